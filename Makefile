@@ -1,0 +1,124 @@
+# claudewrap — see README.md. `make demo` and `make check` work on a
+# fresh Debian machine: both install what is missing first (make deps).
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man/man1
+LIBEXEC	?= $(PREFIX)/lib/claudewrap/bin
+DESTDIR	?=
+
+CC	?= cc
+PKG_CONFIG ?= pkg-config
+PKGS	= libcjson libbsd-overlay libmd
+
+# Evaluated lazily, so that `make deps` can install them first.
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS))
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
+CHECK_LIBS   = $(shell $(PKG_CONFIG) --libs check)
+
+WARN	= -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+	  -Wmissing-prototypes -Wpointer-arith -Wvla
+CFLAGS	?= -O2 -g
+SAN	= -fsanitize=address,undefined -fno-omit-frame-pointer \
+	  -fno-sanitize-recover=all
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) -Ilib $(PKG_CFLAGS) -MMD -MP
+
+LIB_SRCS   = $(wildcard lib/*.c)
+UNIT_SRCS  = $(wildcard tests/unit/test_*.c)
+FAKE_SRCS  = $(wildcard tests/fakes/*.c)
+
+REL_OBJS   = $(LIB_SRCS:lib/%.c=build/rel/%.o)
+ASAN_OBJS  = $(LIB_SRCS:lib/%.c=build/asan/%.o)
+UNIT_BINS  = $(UNIT_SRCS:tests/unit/%.c=build/asan/%)
+FAKE_BINS  = $(FAKE_SRCS:tests/fakes/%.c=build/fakes/%)
+
+.PHONY: all deps check unit integ e2e demo install uninstall clean \
+	bench fuzz lint valgrind cli asan
+.DEFAULT_GOAL := all
+
+all: claudewrap
+
+claudewrap: build/rel/claudewrap
+	cp $< $@
+
+build/rel/claudewrap: build/rel/claudewrap.o $(REL_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/rel/%.o: lib/%.c | build/rel
+	$(CC) $(ALL_CFLAGS) $(CFLAGS) -c $< -o $@
+build/rel/claudewrap.o: claudewrap.c | build/rel
+	$(CC) $(ALL_CFLAGS) $(CFLAGS) -c $< -o $@
+
+# The sanitizer build: what `make check` tests.
+asan: build/asan/claudewrap
+build/asan/claudewrap: build/asan/claudewrap.o $(ASAN_OBJS)
+	$(CC) -O1 -g $(SAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+build/asan/%.o: lib/%.c | build/asan
+	$(CC) $(ALL_CFLAGS) -O1 -g $(SAN) -c $< -o $@
+build/asan/claudewrap.o: claudewrap.c | build/asan
+	$(CC) $(ALL_CFLAGS) -O1 -g $(SAN) -c $< -o $@
+build/asan/test_%: tests/unit/test_%.c $(ASAN_OBJS) | build/asan
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -O1 -g $(SAN) -o $@ $^ \
+	    $(PKG_LIBS) $(CHECK_LIBS)
+
+# Small fake CLIs for the integration tests, built without sanitizers:
+# they are the thing being supervised, not the thing under test.
+build/fakes/%: tests/fakes/%.c | build/fakes
+	$(CC) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -o $@ $<
+
+build/rel build/asan build/fakes:
+	mkdir -p $@
+
+deps:
+	@scripts/deps.sh
+
+# The real CLI, pinned, into a cache outside the source tree.
+cli:
+	@scripts/install-cli.sh
+
+check:
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory check-run
+
+check-run: build/asan/claudewrap $(UNIT_BINS) $(FAKE_BINS)
+	@scripts/install-cli.sh
+	@scripts/run-unit.sh $(UNIT_BINS)
+	@CLAUDEWRAP=build/asan/claudewrap FAKES=build/fakes \
+	    tests/integ/run.sh
+	@CLAUDEWRAP=build/asan/claudewrap tests/e2e/run.sh
+
+unit: build/asan/claudewrap $(UNIT_BINS)
+	@scripts/run-unit.sh $(UNIT_BINS)
+integ: build/asan/claudewrap $(FAKE_BINS)
+	@CLAUDEWRAP=build/asan/claudewrap FAKES=build/fakes tests/integ/run.sh
+e2e: build/asan/claudewrap
+	@scripts/install-cli.sh
+	@CLAUDEWRAP=build/asan/claudewrap tests/e2e/run.sh
+
+demo:
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory claudewrap
+	@scripts/install-cli.sh
+	@scripts/demo.sh
+
+bench:
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory claudewrap $(FAKE_BINS)
+	@scripts/bench.sh
+
+install: claudewrap
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(LIBEXEC)
+	install -m 0755 claudewrap $(DESTDIR)$(BINDIR)/claudewrap
+	ln -sf claudewrap $(DESTDIR)$(BINDIR)/claudewrap-report
+	install -m 0644 man/claudewrap.1 $(DESTDIR)$(MANDIR)/claudewrap.1
+	ln -sf $(BINDIR)/claudewrap $(DESTDIR)$(LIBEXEC)/claude
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/claudewrap $(DESTDIR)$(BINDIR)/claudewrap-report \
+	    $(DESTDIR)$(MANDIR)/claudewrap.1 $(DESTDIR)$(LIBEXEC)/claude
+
+clean:
+	rm -rf build claudewrap
+
+-include $(wildcard build/*/*.d)

@@ -1,0 +1,24 @@
+/*
+ * Retry arithmetic: the backoff schedule and the reset times the CLI
+ * names in its messages. Pure functions, no I/O.
+ */
+#ifndef CW_RETRY_H
+#define CW_RETRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* w = min(backoff * 2^(done-1), cap) for the wait after `done` attempts. */
+int64_t	retry_window(int64_t backoff_ms, int64_t cap_ms, int done);
+/* A wait drawn uniformly from [w/2, w]. */
+int64_t	retry_draw(int64_t w_ms);
+/*
+ * The reset time named in a CLI message (every form in
+ * claude-cli-facts.md section 4), as epoch seconds; 0 when found,
+ * -1 when the text names none.
+ */
+int	retry_parse_reset(const char *text, size_t len, time_t now,
+	    time_t *when);
+
+#endif

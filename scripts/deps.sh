@@ -1,0 +1,29 @@
+#!/bin/sh
+# Installs the Debian packages claudewrap needs to build and test, when
+# they are missing. As root it runs apt-get; otherwise it says what to run.
+set -eu
+
+need=""
+have_pc() { pkg-config --exists "$1" 2>/dev/null; }
+command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
+command -v cc >/dev/null 2>&1 || need="$need gcc"
+command -v make >/dev/null 2>&1 || need="$need make"
+have_pc libcjson || need="$need libcjson-dev"
+have_pc libbsd-overlay || need="$need libbsd-dev"
+have_pc libmd || need="$need libmd-dev"
+have_pc check || need="$need check"
+command -v python3 >/dev/null 2>&1 || need="$need python3"
+command -v node >/dev/null 2>&1 || need="$need nodejs"
+command -v npm >/dev/null 2>&1 || need="$need npm"
+
+[ -z "$need" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing:$need" >&2
+	echo "deps: run as root: apt-get install$need" >&2
+	exit 1
+fi
+echo "deps: installing:$need" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $need >/dev/null
