@@ -1,0 +1,23 @@
+/*
+ * Finding the real CLI: --claude, then PATH without claudewrap itself
+ * (compared by device and inode, so a symlink named claude cannot loop),
+ * then the usual install places, because cron's PATH is minimal.
+ */
+#ifndef CW_LOCATE_H
+#define CW_LOCATE_H
+
+#include <stddef.h>
+
+enum locate_res { LOC_OK, LOC_NOT_FOUND, LOC_NOT_EXECUTABLE };
+
+/*
+ * Fills path with the CLI to run. On failure, why holds one line naming
+ * the paths tried. An npm launcher script is swapped for the native
+ * binary beside it when there is one (it needs no node on PATH).
+ */
+enum locate_res	locate_cli(const char *explicit_path, char *path,
+		    size_t size, char *why, size_t whysize);
+/* The interpreter a script names in its #! line ("node"), or NULL. */
+const char	*locate_interpreter(const char *path, char *buf, size_t size);
+
+#endif

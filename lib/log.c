@@ -1,0 +1,313 @@
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "io.h"
+
+struct log {
+	enum log_format	 format;
+	bool		 quiet;
+	bool		 use_syslog;
+	bool		 tty;		/* stderr is a terminal */
+	bool		 status_shown;	/* a live status line is on screen */
+	char		 run[LOG_RUN_ID_LEN];
+	char		*tag;
+};
+
+static const char *const level_word[] = { "info", "warn", "error" };
+
+/* A random (version 4) UUID from arc4random_buf. */
+static void
+make_uuid(char out[LOG_RUN_ID_LEN])
+{
+	uint8_t b[16];
+
+	arc4random_buf(b, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, LOG_RUN_ID_LEN, "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4],
+	    b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+	    b[15]);
+}
+
+struct log *
+log_open(enum log_format format, bool quiet, bool use_syslog, const char *tag)
+{
+	struct log *lg = calloc(1, sizeof(*lg));
+
+	if (lg == NULL)
+		return NULL;
+	lg->format = format;
+	lg->quiet = quiet;
+	lg->use_syslog = use_syslog;
+	lg->tty = isatty(STDERR_FILENO) == 1;
+	if (tag != NULL && (lg->tag = strdup(tag)) == NULL) {
+		free(lg);
+		return NULL;
+	}
+	make_uuid(lg->run);
+	if (use_syslog)
+		openlog("claudewrap", LOG_PID, LOG_USER);
+	return lg;
+}
+
+void
+log_close(struct log *lg)
+{
+	if (lg == NULL)
+		return;
+	log_status(lg, NULL);
+	if (lg->use_syslog)
+		closelog();
+	free(lg->tag);
+	free(lg);
+}
+
+const char *
+log_run_id(const struct log *lg)
+{
+	return lg->run;
+}
+
+cJSON *
+log_begin(struct log *lg, enum log_level lv, const char *event)
+{
+	char ts[CLOCK_ISO_LEN];
+	cJSON *ev = cJSON_CreateObject();
+
+	if (ev == NULL)
+		return NULL;
+	clock_iso(clock_real_ms(), ts);
+	log_str(ev, "ts", ts);
+	log_str(ev, "level", level_word[lv]);
+	log_str(ev, "run", lg->run);
+	if (lg->tag != NULL)
+		log_str(ev, "tag", lg->tag);
+	log_str(ev, "event", event);
+	return ev;
+}
+
+void
+log_str(cJSON *ev, const char *key, const char *val)
+{
+	if (ev != NULL && val != NULL)
+		cJSON_AddStringToObject(ev, key, val);
+}
+
+void
+log_int(cJSON *ev, const char *key, int64_t val)
+{
+	if (ev != NULL)
+		cJSON_AddNumberToObject(ev, key, (double)val);
+}
+
+static bool
+needs_quotes(const char *v)
+{
+	if (*v == '\0')
+		return true;
+	for (; *v != '\0'; v++)
+		if ((unsigned char)*v <= ' ' || *v == '=' || *v == '"' ||
+		    *v == '\\' || *v == 0x7f)
+			return true;
+	return false;
+}
+
+/* Like snprintf: returns the length the whole value needs. */
+size_t
+log_fmt_value(const char *v, char *buf, size_t size)
+{
+	size_t n = 0;
+	bool q = needs_quotes(v);
+
+#define PUT(c)	do { if (n + 1 < size) buf[n] = (c); n++; } while (0)
+	if (q)
+		PUT('"');
+	for (; *v != '\0'; v++) {
+		unsigned char c = (unsigned char)*v;
+		if (c == '"' || c == '\\') {
+			PUT('\\');
+			PUT((char)c);
+		} else if (c == '\n') {
+			PUT('\\');
+			PUT('n');
+		} else if (c == '\t') {
+			PUT('\\');
+			PUT('t');
+		} else if (c < ' ' || c == 0x7f) {
+			char hex[5];
+			snprintf(hex, sizeof(hex), "\\x%02x", c);
+			for (int i = 0; i < 4; i++)
+				PUT(hex[i]);
+		} else
+			PUT((char)c);
+	}
+	if (q)
+		PUT('"');
+#undef PUT
+	if (size > 0)
+		buf[n < size ? n : size - 1] = '\0';
+	return n;
+}
+
+/* Appends text to a growing line; on ENOMEM the line is cut, not lost. */
+static void
+line_add(char **line, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t ncap = (*len + n + 1) * 2;
+		char *p = realloc(*line, ncap);
+		if (p == NULL)
+			return;
+		*line = p;
+		*cap = ncap;
+	}
+	memcpy(*line + *len, s, n);
+	*len += n;
+	(*line)[*len] = '\0';
+}
+
+static void
+line_add_value(char **line, size_t *len, size_t *cap, const cJSON *it)
+{
+	char small[256], *text = NULL;
+	const char *v;
+	size_t need;
+
+	if (cJSON_IsString(it))
+		v = it->valuestring;
+	else if (cJSON_IsBool(it))
+		v = cJSON_IsTrue(it) ? "true" : "false";
+	else if (cJSON_IsArray(it)) {
+		/* A list logs as a comma-joined value: pids=12,34. */
+		size_t alen = 0, acap = 0;
+		const cJSON *e;
+		cJSON_ArrayForEach(e, it) {
+			if (alen > 0)
+				line_add(&text, &alen, &acap, ",", 1);
+			char *one = cJSON_IsString(e) ? NULL :
+			    cJSON_PrintUnformatted(e);
+			const char *s = one != NULL ? one :
+			    cJSON_IsString(e) ? e->valuestring : "";
+			line_add(&text, &alen, &acap, s, strlen(s));
+			free(one);
+		}
+		v = text != NULL ? text : "";
+	} else
+		v = text = cJSON_PrintUnformatted(it);
+	if (v == NULL)
+		return;
+	need = log_fmt_value(v, small, sizeof(small));
+	if (need < sizeof(small))
+		line_add(line, len, cap, small, need);
+	else {
+		char *big = malloc(need + 1);
+		if (big != NULL) {
+			log_fmt_value(v, big, need + 1);
+			line_add(line, len, cap, big, need);
+			free(big);
+		}
+	}
+	free(text);
+}
+
+static char *
+render_logfmt(const cJSON *ev)
+{
+	char *line = NULL;
+	size_t len = 0, cap = 0;
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, ev) {
+		if (cJSON_IsNull(it))
+			continue;
+		if (len > 0)
+			line_add(&line, &len, &cap, " ", 1);
+		line_add(&line, &len, &cap, it->string, strlen(it->string));
+		line_add(&line, &len, &cap, "=", 1);
+		line_add_value(&line, &len, &cap, it);
+	}
+	return line;
+}
+
+static int
+syslog_priority(const cJSON *ev)
+{
+	const char *lv = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "level"));
+
+	if (lv != NULL && strcmp(lv, "error") == 0)
+		return LOG_ERR;
+	if (lv != NULL && strcmp(lv, "warn") == 0)
+		return LOG_WARNING;
+	return LOG_INFO;
+}
+
+void
+log_end(struct log *lg, cJSON *ev)
+{
+	char *body;
+	const char *event;
+
+	if (ev == NULL)
+		return;
+	event = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "event"));
+	if (lg->quiet && (event == NULL || strcmp(event, "done") != 0)) {
+		cJSON_Delete(ev);
+		return;
+	}
+	body = lg->format == LOGF_JSON ? cJSON_PrintUnformatted(ev) :
+	    render_logfmt(ev);
+	if (body != NULL) {
+		size_t n = strlen(body);
+		char *line = malloc(n + 14);
+		log_status(lg, NULL);
+		if (line != NULL) {
+			memcpy(line, "claudewrap: ", 12);
+			memcpy(line + 12, body, n);
+			line[12 + n] = '\n';
+			/* One write, so concurrent runs sharing a log never mix. */
+			(void)io_write_all(STDERR_FILENO, line, n + 13);
+			free(line);
+		}
+		if (lg->use_syslog)
+			syslog(syslog_priority(ev), "%s", body);
+		free(body);
+	}
+	cJSON_Delete(ev);
+}
+
+void
+log_passthrough(struct log *lg, const void *buf, size_t n)
+{
+	log_status(lg, NULL);
+	(void)io_write_all(STDERR_FILENO, buf, n);
+}
+
+/* "\r\033[K" erases the line; only ever written to a terminal. */
+void
+log_status(struct log *lg, const char *text)
+{
+	char line[256];
+	int n;
+
+	if (!lg->tty || lg->quiet)
+		return;
+	if (text == NULL) {
+		if (lg->status_shown)
+			(void)io_write_all(STDERR_FILENO, "\r\033[K", 4);
+		lg->status_shown = false;
+		return;
+	}
+	n = snprintf(line, sizeof(line), "\r\033[Kclaudewrap: %s", text);
+	if (n > 0)
+		(void)io_write_all(STDERR_FILENO, line,
+		    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	lg->status_shown = true;
+}

@@ -1,0 +1,41 @@
+/*
+ * claudewrap's own stderr lines: `claudewrap: ` then logfmt or JSON.
+ * An event is built as a cJSON object (so both formats share one
+ * representation) and written as one line by log_end.
+ */
+#ifndef CW_LOG_H
+#define CW_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "options.h"
+
+enum log_level { LV_INFO, LV_WARN, LV_ERROR };
+
+#define LOG_RUN_ID_LEN	37
+
+struct log;
+
+struct log	*log_open(enum log_format, bool quiet, bool use_syslog,
+		    const char *tag);
+void		 log_close(struct log *);
+const char	*log_run_id(const struct log *);
+/* Starts an event with ts, level, run, tag and event; NULL on ENOMEM. */
+cJSON		*log_begin(struct log *, enum log_level, const char *event);
+/* Writes the event as one line and frees it; a NULL event is ignored. */
+void		 log_end(struct log *, cJSON *);
+/* Convenience for the common shapes. */
+void		 log_str(cJSON *, const char *key, const char *val);
+void		 log_int(cJSON *, const char *key, int64_t val);
+/* The CLI's own stderr, passed through (after erasing a status line). */
+void		 log_passthrough(struct log *, const void *, size_t);
+/* One live status line on a terminal stderr; never written otherwise. */
+void		 log_status(struct log *, const char *text);
+/* Renders value for logfmt into buf: quoted when it must be. */
+size_t		 log_fmt_value(const char *val, char *buf, size_t size);
+
+#endif

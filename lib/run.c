@@ -1,0 +1,758 @@
+#include "run.h"
+
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attempt.h"
+#include "cliargs.h"
+#include "clock.h"
+#include "deliver.h"
+#include "hash.h"
+#include "io.h"
+#include "locate.h"
+#include "retry.h"
+#include "spawn.h"
+#include "spool.h"
+#include "status.h"
+#include "tree.h"
+#include "version.h"
+
+extern char **environ;
+
+#define MAX_TOOLS	64
+
+struct run {
+	const struct options *o;
+	struct log	*lg;
+	sigset_t	 orig_mask;
+	int		 sigfd;
+	char		 cli[PATH_MAX];
+	struct cliargs	 ca;
+	char	       **envp;
+	char		*env_own[2];	/* the variables we added */
+	int		 stdin_fd;
+	uint64_t	 prompt_bytes;
+	char		 prompt_sha[HASH_HEX_LEN];
+	int64_t		 t0;		/* monotonic start */
+	int64_t		 deadline_at;	/* monotonic, 0: none */
+	int		 attempts;
+	int		 cli_retries;
+	enum status	 st;
+	int		 sig;
+	char		 detail[320];
+	int64_t		 reset_at;	/* epoch s */
+	struct attempt_res res;		/* the last attempt */
+	bool		 have_res;
+	char		*tools[MAX_TOOLS];	/* called in the last attempt */
+	int		 ntools;
+};
+
+static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT,
+	SIGCHLD };
+
+/*
+ * Signals are blocked and read from a signalfd in the event loop, so no
+ * handler ever runs; SIGPIPE is ignored so a closed reader is EPIPE.
+ */
+static int
+signals_init(struct run *r)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(handled_signals) / sizeof(int); i++)
+		sigaddset(&set, handled_signals[i]);
+	if (sigprocmask(SIG_BLOCK, &set, &r->orig_mask) == -1)
+		return -1;
+	(void)signal(SIGPIPE, SIG_IGN);
+	r->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return r->sigfd == -1 ? -1 : 0;
+}
+
+/* A pending terminating signal (not SIGCHLD), or 0. */
+static int
+pending_signal(struct run *r)
+{
+	struct signalfd_siginfo si;
+
+	while (read(r->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		if (si.ssi_signo != SIGCHLD)
+			return (int)si.ssi_signo;
+	return 0;
+}
+
+/* Sleeps up to ms, or until a signal; returns the signal or 0. */
+static int
+wait_interruptible(struct run *r, int64_t ms)
+{
+	int64_t end = clock_mono_ms() + ms;
+
+	for (;;) {
+		int64_t left = end - clock_mono_ms();
+		struct pollfd p = { .fd = r->sigfd, .events = POLLIN };
+		int sig;
+
+		if (left <= 0)
+			return 0;
+		if (poll(&p, 1, left > 60000 ? 60000 : (int)left) > 0 &&
+		    (sig = pending_signal(r)) != 0)
+			return sig;
+	}
+}
+
+static void
+set_end(struct run *r, enum status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+set_end(struct run *r, enum status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->st = st;
+	va_start(ap, fmt);
+	vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
+	va_end(ap);
+}
+
+/* The environment of the CLI: ours, with the run id and retry bounds. */
+static int
+child_env(struct run *r)
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n] != NULL)
+		n++;
+	if ((env = calloc(n + 3, sizeof(char *))) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		/* The watchdog makes the CLI wait for hours: our clock rules. */
+		if (strncmp(environ[i], "CLAUDE_CODE_RETRY_WATCHDOG=", 27) == 0 ||
+		    strncmp(environ[i], "CLAUDEWRAP_RUN_ID=", 18) == 0)
+			continue;
+		env[k++] = environ[i];
+	}
+	if (asprintf(&r->env_own[0], "CLAUDEWRAP_RUN_ID=%s",
+	    log_run_id(r->lg)) == -1) {
+		r->env_own[0] = NULL;
+		free(env);
+		return -1;
+	}
+	env[k++] = r->env_own[0];
+	if (getenv("CLAUDE_CODE_MAX_RETRIES") == NULL) {
+		if (asprintf(&r->env_own[1], "CLAUDE_CODE_MAX_RETRIES=%lld",
+		    (long long)r->o->cli_retries) == -1) {
+			r->env_own[1] = NULL;
+			free(env);
+			return -1;
+		}
+		env[k++] = r->env_own[1];
+	}
+	env[k] = NULL;
+	r->envp = env;
+	return 0;
+}
+
+/*
+ * stdin is read once, if it is not a terminal, and replayed to every
+ * attempt. A terminal is not handed on: the CLI would wait on it.
+ * Reading stops for a signal or the attempt's time limit.
+ */
+static int
+read_stdin(struct run *r, struct hash *h)
+{
+	char buf[65536];
+	int64_t limit = r->o->timeout_ms;
+	int64_t end = limit > 0 ? clock_mono_ms() + limit : 0;
+
+	if (isatty(STDIN_FILENO) || fcntl(STDIN_FILENO, F_GETFD) == -1) {
+		r->stdin_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		return r->stdin_fd == -1 ? -1 : 0;
+	}
+	if ((r->stdin_fd = spool_open()) == -1)
+		return -1;
+	for (;;) {
+		struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
+		    { .fd = r->sigfd, .events = POLLIN } };
+		int64_t left = end ? end - clock_mono_ms() : -1;
+		ssize_t n;
+
+		if (end && left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (poll(p, 2, left > INT_MAX ? INT_MAX : (int)left) < 0 &&
+		    errno != EINTR)
+			return -1;
+		if (p[1].revents != 0 && (r->sig = pending_signal(r)) != 0)
+			return -1;
+		if (p[0].revents == 0)
+			continue;
+		if ((n = read(STDIN_FILENO, buf, sizeof(buf))) == 0)
+			return 0;
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -1;
+		}
+		if (io_write_all(r->stdin_fd, buf, (size_t)n) == -1)
+			return -1;
+		hash_update(h, buf, (size_t)n);
+		r->prompt_bytes += (uint64_t)n;
+	}
+}
+
+/* The prompt: positional arguments, then stdin; hashed, never logged. */
+static int
+take_prompt(struct run *r)
+{
+	struct hash *h = hash_new();
+	int rc;
+
+	if (h == NULL)
+		return -1;
+	for (int i = 0; i < r->ca.nprompt; i++)
+		hash_update(h, r->ca.prompt[i], strlen(r->ca.prompt[i]));
+	r->prompt_bytes = r->ca.prompt_bytes;
+	rc = read_stdin(r, h);
+	hash_end(h, r->prompt_sha);
+	r->prompt_sha[12] = '\0';
+	return rc;
+}
+
+static void
+log_start(struct run *r)
+{
+	cJSON *ev = log_begin(r->lg, LV_INFO, "start");
+	const char *mr = getenv("CLAUDE_CODE_MAX_RETRIES");
+
+	log_str(ev, "claude", r->cli);
+	log_int(ev, "prompt_bytes", (int64_t)r->prompt_bytes);
+	log_str(ev, "prompt_sha", r->prompt_sha);
+	log_int(ev, "retries", r->o->retries);
+	if (r->o->timeout_ms > 0)
+		log_int(ev, "timeout_ms", r->o->timeout_ms);
+	if (r->o->deadline_ms > 0)
+		log_int(ev, "deadline_ms", r->o->deadline_ms);
+	if (mr != NULL)
+		log_str(ev, "cli_retries", mr);
+	else
+		log_int(ev, "cli_retries", r->o->cli_retries);
+	if (getenv("CLAUDE_CODE_RETRY_WATCHDOG") != NULL)
+		log_str(ev, "retry_watchdog", "removed");
+	log_str(ev, "mode", r->o->passthrough ? "passthrough" : "stream-json");
+	log_end(r->lg, ev);
+}
+
+/* Every stream event of an attempt: the tools the model called. */
+static void
+observe(void *ctx, const struct pl_event *ev)
+{
+	struct run *r = ctx;
+	const char *name;
+
+	if (ev->kind != PLE_TOOL_USE)
+		return;
+	name = ev->skill != NULL ? ev->skill : ev->tool;
+	if (name == NULL || r->ntools == MAX_TOOLS)
+		return;
+	for (int i = 0; i < r->ntools; i++)
+		if (strcmp(r->tools[i], name) == 0)
+			return;
+	if (ev->skill != NULL && ev->tool != NULL && r->ntools + 1 < MAX_TOOLS &&
+	    (r->tools[r->ntools] = strdup(ev->tool)) != NULL)
+		r->ntools++;
+	if ((r->tools[r->ntools] = strdup(name)) != NULL)
+		r->ntools++;
+}
+
+static void
+forget_tools(struct run *r)
+{
+	for (int i = 0; i < r->ntools; i++)
+		free(r->tools[i]);
+	r->ntools = 0;
+}
+
+static bool
+tool_called(const struct run *r, const char *name)
+{
+	for (int i = 0; i < r->ntools; i++)
+		if (strcmp(r->tools[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* After a good answer: every --expect-tool was called, or 48. */
+static bool
+expectations_met(struct run *r)
+{
+	char missing[160] = "";
+
+	for (size_t i = 0; i < r->o->n_expect_tool; i++) {
+		if (tool_called(r, r->o->expect_tool[i]))
+			continue;
+		if (missing[0] != '\0')
+			strlcat(missing, ",", sizeof(missing));
+		strlcat(missing, r->o->expect_tool[i], sizeof(missing));
+	}
+	if (missing[0] == '\0')
+		return true;
+	set_end(r, ST_EXPECTATION_FAILED, "expected tool not called: %s",
+	    missing);
+	return false;
+}
+
+/* The time an attempt may take: --timeout, within what --deadline leaves. */
+static int64_t
+attempt_limit(const struct run *r, bool *is_deadline)
+{
+	int64_t t = r->o->timeout_ms;
+
+	*is_deadline = false;
+	if (r->deadline_at != 0) {
+		int64_t left = r->deadline_at - clock_mono_ms();
+		if (left < 1)
+			left = 1;
+		if (t == 0 || left < t) {
+			t = left;
+			*is_deadline = true;
+		}
+	}
+	return t;
+}
+
+static void
+run_attempt(struct run *r)
+{
+	struct attempt_cfg cfg;
+	bool is_deadline;
+
+	if (r->have_res)
+		attempt_res_free(&r->res);
+	forget_tools(r);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.path = r->cli;
+	cfg.argv = r->ca.argv;
+	cfg.envp = r->envp;
+	cfg.stdin_fd = r->stdin_fd;
+	cfg.sigfd = r->sigfd;
+	cfg.child_mask = &r->orig_mask;
+	cfg.timeout_ms = attempt_limit(r, &is_deadline);
+	cfg.timeout_is_deadline = is_deadline;
+	cfg.idle_ms = r->o->idle_timeout_ms;
+	cfg.kill_after_ms = r->o->kill_after_ms;
+	cfg.format = r->o->passthrough ? r->ca.user_format : PL_STREAM;
+	cfg.number = ++r->attempts;
+	cfg.log = r->lg;
+	cfg.observe = observe;
+	cfg.observe_ctx = r;
+	attempt_run(&cfg, &r->res);
+	r->have_res = true;
+	r->cli_retries += r->res.cli_retries;
+}
+
+/* The outcome of the last attempt, as a run status (48 and 42 decided). */
+static void
+judge_attempt(struct run *r)
+{
+	enum outcome oc = r->res.oc;
+
+	if (oc == OC_SIGNAL) {
+		r->sig = r->res.sig;
+		set_end(r, ST_SIGNAL, "%s", r->res.v.detail);
+		return;
+	}
+	if (oc == OC_EMPTY && r->o->allow_empty)
+		oc = OC_OK;
+	set_end(r, outcome_status(oc), "%s", r->res.v.detail);
+	if (r->res.v.reset_at != 0)
+		r->reset_at = r->res.v.reset_at;
+	if (oc == OC_OK)
+		(void)expectations_met(r);
+}
+
+/* The reset time named by the last attempt, as epoch seconds, or 0. */
+static time_t
+reset_time(struct run *r)
+{
+	size_t len = 0;
+	const char *text;
+	time_t when = 0;
+
+	if (r->res.v.reset_at != 0)
+		return (time_t)r->res.v.reset_at;
+	text = payload_result_text(r->res.pl, &len);
+	if (text != NULL &&
+	    retry_parse_reset(text, len, (time_t)(clock_real_ms() / 1000),
+	    &when) == 0)
+		return when;
+	return 0;
+}
+
+/* How long to wait before the next attempt, or -1: stop now. */
+static int64_t
+next_wait(struct run *r, enum outcome oc)
+{
+	const struct options *o = r->o;
+	int64_t w, wait, until = 0;
+	time_t reset;
+	char iso[CLOCK_ISO_LEN];
+
+	if ((o->retry_on & (1u << oc)) == 0 || r->attempts >= o->retries)
+		return -1;
+	w = retry_window(o->backoff_ms, o->backoff_max_ms, r->attempts);
+	wait = retry_draw(w);
+	if (oc == OC_RATE_LIMIT && (reset = reset_time(r)) != 0) {
+		r->reset_at = reset;
+		until = (int64_t)reset * 1000 - clock_real_ms();
+		if (until > wait)
+			wait = until;
+	}
+	if (r->deadline_at != 0 && clock_mono_ms() + wait >= r->deadline_at) {
+		if (until > 0) {
+			clock_iso((int64_t)r->reset_at * 1000, iso);
+			set_end(r, r->st, "%s; resets %s, beyond the deadline",
+			    r->res.v.detail, iso);
+		}
+		return -1;
+	}
+	/* No deadline: a reset further off than all the waits left allow. */
+	if (r->deadline_at == 0 && until > 0 &&
+	    until > o->backoff_max_ms * (o->retries - r->attempts)) {
+		clock_iso((int64_t)r->reset_at * 1000, iso);
+		set_end(r, r->st, "%s; resets %s, beyond the backoff schedule",
+		    r->res.v.detail, iso);
+		return -1;
+	}
+	return wait;
+}
+
+static void
+log_retry(struct run *r, enum outcome oc, int64_t wait)
+{
+	cJSON *ev = log_begin(r->lg, LV_WARN, "retry");
+	char iso[CLOCK_ISO_LEN];
+
+	log_int(ev, "attempt", r->attempts);
+	log_str(ev, "reason", outcome_word(oc));
+	log_int(ev, "wait_ms", wait);
+	if (r->reset_at != 0) {
+		clock_iso((int64_t)r->reset_at * 1000, iso);
+		log_str(ev, "reset_at", iso);
+	}
+	log_str(ev, "detail", r->res.v.detail);
+	log_end(r->lg, ev);
+}
+
+static void
+deliver(struct run *r)
+{
+	if (deliver_fd(&r->res, &r->ca, r->o->passthrough, STDOUT_FILENO) == -1)
+		set_end(r, ST_USAGE, "delivery to stdout: %s", strerror(errno));
+}
+
+static void
+attempts(struct run *r)
+{
+	for (;;) {
+		enum outcome oc;
+		int64_t wait;
+		int sig;
+
+		run_attempt(r);
+		judge_attempt(r);
+		oc = r->res.oc;
+		if (r->st == ST_OK || r->st == ST_SIGNAL ||
+		    r->st == ST_EXPECTATION_FAILED)
+			break;
+		if ((wait = next_wait(r, oc)) < 0)
+			break;
+		log_retry(r, oc, wait);
+		if ((sig = wait_interruptible(r, wait)) != 0) {
+			r->sig = sig;
+			set_end(r, ST_SIGNAL, "got SIG%s while waiting to retry",
+			    sigabbrev_np(sig));
+			break;
+		}
+	}
+	if (r->st == ST_OK)
+		deliver(r);
+}
+
+/* Everything before the first attempt; -1 when the run ends here. */
+static int
+prepare(struct run *r)
+{
+	const struct options *o = r->o;
+	char why[1200], err[256];
+
+	switch (locate_cli(o->claude, r->cli, sizeof(r->cli), why, sizeof(why))) {
+	case LOC_NOT_FOUND:
+		set_end(r, ST_NOT_FOUND, "%s", why);
+		return -1;
+	case LOC_NOT_EXECUTABLE:
+		set_end(r, ST_NOT_EXECUTABLE, "%s", why);
+		return -1;
+	case LOC_OK:
+		break;
+	}
+	if (cliargs_build(&r->ca, r->cli, o->cli_argc, o->cli_argv,
+	    o->passthrough, err, sizeof(err)) == -1) {
+		set_end(r, ST_USAGE, "%s", err);
+		return -1;
+	}
+	if (r->ca.fallback && !o->allow_fallback) {
+		set_end(r, ST_USAGE, "--fallback-model: refused (a silent model "
+		    "swap); pass --allow-fallback to allow it");
+		return -1;
+	}
+	if (o->passthrough && (o->transcript != NULL || o->n_expect_tool > 0)) {
+		set_end(r, ST_USAGE, "--passthrough: %s needs the event stream",
+		    o->transcript != NULL ? "--transcript" : "--expect-tool");
+		return -1;
+	}
+	if (child_env(r) == -1) {
+		set_end(r, ST_USAGE, "environment: %s", strerror(errno));
+		return -1;
+	}
+	if (take_prompt(r) == -1) {
+		if (r->sig != 0)
+			set_end(r, ST_SIGNAL, "got SIG%s reading stdin",
+			    sigabbrev_np(r->sig));
+		else if (errno == ETIMEDOUT)
+			set_end(r, ST_TIMEOUT, "stdin was not closed in time");
+		else
+			set_end(r, ST_USAGE, "stdin: %s", strerror(errno));
+		return -1;
+	}
+	log_start(r);
+	if (o->max_prompt_bytes > 0 &&
+	    r->prompt_bytes > (uint64_t)o->max_prompt_bytes) {
+		set_end(r, ST_CLAUDE_ERROR, "prompt of %llu bytes is over "
+		    "--max-prompt-bytes=%lld", (unsigned long long)r->prompt_bytes,
+		    (long long)o->max_prompt_bytes);
+		return -1;
+	}
+	return 0;
+}
+
+static enum log_level
+done_level(enum status st)
+{
+	if (st == ST_OK)
+		return LV_INFO;
+	return status_transient(st) ? LV_WARN : LV_ERROR;
+}
+
+static void
+log_usage_fields(cJSON *ev, const struct pl_usage *u)
+{
+	if (u->model[0] != '\0')
+		log_str(ev, "model", u->model);
+	if (u->session[0] != '\0')
+		log_str(ev, "session", u->session);
+	if (!u->have)
+		return;
+	log_int(ev, "input_tokens", u->input_tokens);
+	log_int(ev, "output_tokens", u->output_tokens);
+	log_int(ev, "cache_read", u->cache_read);
+	log_int(ev, "cache_creation", u->cache_creation);
+	cJSON_AddNumberToObject(ev, "cost_usd", u->cost_usd);
+	log_int(ev, "num_turns", u->num_turns);
+}
+
+static void
+log_done(struct run *r)
+{
+	cJSON *ev = log_begin(r->lg, done_level(r->st), "done");
+	char iso[CLOCK_ISO_LEN];
+
+	log_str(ev, "status", status_word(r->st));
+	log_int(ev, "exit", status_exit(r->st, r->sig));
+	log_int(ev, "attempts", r->attempts);
+	log_int(ev, "duration_ms", clock_mono_ms() - r->t0);
+	if (r->have_res)
+		log_usage_fields(ev, &r->res.v.usage);
+	if (r->cli_retries > 0)
+		log_int(ev, "cli_retries", r->cli_retries);
+	if (r->reset_at != 0) {
+		clock_iso((int64_t)r->reset_at * 1000, iso);
+		log_str(ev, "reset_at", iso);
+	}
+	if (r->sig != 0)
+		log_int(ev, "signal", r->sig);
+	if (r->detail[0] != '\0')
+		log_str(ev, "detail", r->detail);
+	log_end(r->lg, ev);
+}
+
+/* On a good answer: the signs of silent degradation. */
+static void
+warn_degraded(struct run *r)
+{
+	const struct pl_usage *u = &r->res.v.usage;
+	cJSON *ev;
+
+	if (r->st != ST_OK || !r->have_res || !u->have)
+		return;
+	if (u->output_tokens < r->o->low_output_tokens) {
+		ev = log_begin(r->lg, LV_WARN, "warn");
+		log_str(ev, "reason", "low_output_tokens");
+		log_int(ev, "output_tokens", u->output_tokens);
+		log_int(ev, "threshold", r->o->low_output_tokens);
+		log_end(r->lg, ev);
+	}
+	if (u->cache_creation > 0 && r->o->cache_ratio_warn > 0 &&
+	    (double)u->cache_read / (double)u->cache_creation <
+	    r->o->cache_ratio_warn) {
+		ev = log_begin(r->lg, LV_WARN, "warn");
+		log_str(ev, "reason", "cache_ratio");
+		log_int(ev, "cache_read", u->cache_read);
+		log_int(ev, "cache_creation", u->cache_creation);
+		cJSON_AddNumberToObject(ev, "threshold", r->o->cache_ratio_warn);
+		log_end(r->lg, ev);
+	}
+	if (r->ca.model != NULL && u->model[0] != '\0' &&
+	    strncmp(u->model, r->ca.model, strlen(r->ca.model)) != 0 &&
+	    r->ca.fallback) {
+		ev = log_begin(r->lg, LV_WARN, "warn");
+		log_str(ev, "reason", "model_fallback");
+		log_str(ev, "asked", r->ca.model);
+		log_str(ev, "answered", u->model);
+		log_end(r->lg, ev);
+	}
+}
+
+static void
+cleanup(struct run *r)
+{
+	if (r->have_res)
+		attempt_res_free(&r->res);
+	forget_tools(r);
+	cliargs_free(&r->ca);
+	free(r->envp);
+	free(r->env_own[0]);
+	free(r->env_own[1]);
+	if (r->stdin_fd != -1)
+		close(r->stdin_fd);
+	if (r->sigfd != -1)
+		close(r->sigfd);
+}
+
+struct run_end
+run_main(const struct options *o, struct log *lg)
+{
+	struct run r;
+	struct run_end end;
+
+	memset(&r, 0, sizeof(r));
+	r.o = o;
+	r.lg = lg;
+	r.stdin_fd = r.sigfd = -1;
+	r.t0 = clock_mono_ms();
+	if (o->deadline_ms > 0)
+		r.deadline_at = r.t0 + o->deadline_ms;
+	if (signals_init(&r) == -1)
+		set_end(&r, ST_USAGE, "signals: %s", strerror(errno));
+	else {
+		if (tree_make_subreaper() == -1)
+			set_end(&r, ST_USAGE, "subreaper: %s", strerror(errno));
+		else if (prepare(&r) == 0)
+			attempts(&r);
+	}
+	warn_degraded(&r);
+	log_done(&r);
+	end.exit = status_exit(r.st, r.sig);
+	end.sig = r.st == ST_SIGNAL ? r.sig : 0;
+	cleanup(&r);
+	return end;
+}
+
+struct run_end
+run_usage_error(struct log *lg, const char *msg)
+{
+	cJSON *ev = log_begin(lg, LV_ERROR, "done");
+	struct run_end end = { status_exit(ST_USAGE, 0), 0 };
+
+	log_str(ev, "status", status_word(ST_USAGE));
+	log_int(ev, "exit", end.exit);
+	log_int(ev, "attempts", 0);
+	log_int(ev, "duration_ms", 0);
+	log_str(ev, "detail", msg);
+	log_end(lg, ev);
+	return end;
+}
+
+struct run_end
+run_exec_direct(const struct options *o, struct log *lg, char **argv)
+{
+	char cli[PATH_MAX], why[PATH_MAX + 1200];
+	struct run_end end = { 0, 0 };
+
+	switch (locate_cli(o->claude, cli, sizeof(cli), why, sizeof(why))) {
+	case LOC_OK:
+		argv[0] = cli;
+		execv(cli, argv);
+		snprintf(why, sizeof(why), "%s: %s", cli, strerror(errno));
+		end.exit = status_exit(errno == ENOENT ? ST_NOT_FOUND :
+		    ST_NOT_EXECUTABLE, 0);
+		break;
+	case LOC_NOT_FOUND:
+		end.exit = status_exit(ST_NOT_FOUND, 0);
+		break;
+	case LOC_NOT_EXECUTABLE:
+		end.exit = status_exit(ST_NOT_EXECUTABLE, 0);
+		break;
+	}
+	cJSON *ev = log_begin(lg, LV_ERROR, "done");
+	log_str(ev, "status", status_word(end.exit == 127 ? ST_NOT_FOUND :
+	    ST_NOT_EXECUTABLE));
+	log_int(ev, "exit", end.exit);
+	log_int(ev, "attempts", 0);
+	log_str(ev, "detail", why);
+	log_end(lg, ev);
+	return end;
+}
+
+int
+run_version(const struct options *o)
+{
+	char cli[PATH_MAX], why[PATH_MAX + 1200];
+	char *argv[3] = { cli, "--version", NULL };
+	sigset_t mask;
+	pid_t pid;
+	int err;
+
+	printf("claudewrap %s\n", CLAUDEWRAP_VERSION);
+	if (locate_cli(o->claude, cli, sizeof(cli), why, sizeof(why)) != LOC_OK) {
+		printf("claude: %s\n", why);
+		return 0;
+	}
+	printf("claude: %s\n", cli);
+	fflush(stdout);
+	sigprocmask(SIG_SETMASK, NULL, &mask);
+	struct spawn_req rq = { .path = cli, .argv = argv, .envp = environ,
+	    .fd_in = STDIN_FILENO, .fd_out = STDOUT_FILENO,
+	    .fd_err = STDERR_FILENO, .mask = &mask };
+	if ((pid = spawn_cli(&rq, &err)) == -1)
+		printf("claude: %s\n", strerror(err));
+	else
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+	return 0;
+}

@@ -1,0 +1,85 @@
+#include "spawn.h"
+
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+/*
+ * Runs in the child, between fork and exec: async-signal-safe calls only.
+ * Never returns.
+ */
+static void
+child_exec(const struct spawn_req *rq, pid_t parent, int errfd)
+{
+	struct sigaction dfl;
+	int e;
+
+	dfl.sa_handler = SIG_DFL;
+	dfl.sa_flags = 0;
+	sigemptyset(&dfl.sa_mask);
+	/*
+	 * An ignored disposition survives exec: claudewrap ignores SIGPIPE,
+	 * and a shell starts background jobs with SIGINT and SIGQUIT
+	 * ignored, which would make the signals we forward do nothing.
+	 */
+	(void)sigaction(SIGPIPE, &dfl, NULL);
+	(void)sigaction(SIGINT, &dfl, NULL);
+	(void)sigaction(SIGQUIT, &dfl, NULL);
+	(void)sigaction(SIGTERM, &dfl, NULL);
+	(void)sigaction(SIGHUP, &dfl, NULL);
+	(void)sigprocmask(SIG_SETMASK, rq->mask, NULL);
+	if (setsid() == -1)
+		goto fail;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		goto fail;
+	/* The parent may have died before prctl: then nothing would fire. */
+	if (getppid() != parent)
+		_exit(127);
+	if (dup2(rq->fd_in, 0) == -1 || dup2(rq->fd_out, 1) == -1 ||
+	    dup2(rq->fd_err, 2) == -1)
+		goto fail;
+	execve(rq->path, rq->argv, rq->envp);
+fail:
+	e = errno;
+	(void)!write(errfd, &e, sizeof(e));
+	_exit(127);
+}
+
+pid_t
+spawn_cli(const struct spawn_req *rq, int *err)
+{
+	int ep[2], e;
+	pid_t parent = getpid(), pid;
+	ssize_t n;
+
+	if (pipe2(ep, O_CLOEXEC) == -1) {
+		*err = errno;
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		*err = errno;
+		close(ep[0]);
+		close(ep[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(ep[0]);
+		child_exec(rq, parent, ep[1]);
+	}
+	close(ep[1]);
+	do
+		n = read(ep[0], &e, sizeof(e));
+	while (n == -1 && errno == EINTR);
+	close(ep[0]);
+	if (n == (ssize_t)sizeof(e)) {
+		/* exec failed: the child has exited, collect it here. */
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		*err = e;
+		return -1;
+	}
+	return pid;
+}

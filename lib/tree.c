@@ -1,0 +1,148 @@
+#include "tree.h"
+
+#include <sys/prctl.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct proc {
+	pid_t	pid;
+	pid_t	ppid;
+};
+
+int
+tree_make_subreaper(void)
+{
+	return prctl(PR_SET_CHILD_SUBREAPER, 1);
+}
+
+/* Reads ppid and state from /proc/PID/stat; -1 if gone or a zombie. */
+static int
+read_stat(pid_t pid, pid_t *ppid)
+{
+	char path[64], buf[512], *p;
+	char state;
+	int fd, ppid_i;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* comm may hold spaces and parentheses: parse after the last ')'. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %c %d", &state, &ppid_i) != 2)
+		return -1;
+	if (state == 'Z' || state == 'X')
+		return -1;
+	*ppid = (pid_t)ppid_i;
+	return 0;
+}
+
+/* Every live process on the system with its parent. */
+static struct proc *
+scan_procs(size_t *count)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	struct proc *v = NULL, *nv;
+	size_t n = 0, cap = 0;
+
+	if (d == NULL)
+		return NULL;
+	while ((de = readdir(d)) != NULL) {
+		pid_t pid, ppid;
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		pid = (pid_t)strtol(de->d_name, NULL, 10);
+		if (read_stat(pid, &ppid) == -1)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
+				free(v);
+				closedir(d);
+				return NULL;
+			}
+			v = nv;
+		}
+		v[n].pid = pid;
+		v[n++].ppid = ppid;
+	}
+	closedir(d);
+	*count = n;
+	return v != NULL ? v : calloc(1, sizeof(*v));
+}
+
+int
+tree_descendants(pid_t *pids, size_t max)
+{
+	size_t n, found = 0;
+	struct proc *v = scan_procs(&n);
+	bool grew = true;
+	pid_t *all;
+	size_t nall = 0;
+
+	if (v == NULL)
+		return -1;
+	/* The set of ancestors is small: grow it to a fixed point. */
+	if ((all = calloc(n + 1, sizeof(*all))) == NULL) {
+		free(v);
+		return -1;
+	}
+	all[nall++] = getpid();
+	while (grew) {
+		grew = false;
+		for (size_t i = 0; i < n; i++) {
+			if (v[i].pid == 0)
+				continue;
+			for (size_t j = 0; j < nall; j++) {
+				if (v[i].ppid != all[j])
+					continue;
+				all[nall++] = v[i].pid;
+				v[i].pid = 0;	/* taken */
+				grew = true;
+				break;
+			}
+		}
+	}
+	for (size_t j = 1; j < nall; j++, found++)
+		if (found < max)
+			pids[found] = all[j];
+	free(all);
+	free(v);
+	return (int)found;
+}
+
+int
+tree_signal(pid_t pgid, int sig, pid_t *pids, size_t max)
+{
+	pid_t local[512];
+	int n;
+
+	if (pgid > 0)
+		(void)kill(-pgid, sig);
+	n = tree_descendants(local, sizeof(local) / sizeof(local[0]));
+	for (int i = 0; i < n && i < 512; i++) {
+		(void)kill(local[i], sig);
+		if (sig != SIGKILL && sig != SIGCONT)
+			(void)kill(local[i], SIGCONT);
+		if ((size_t)i < max)
+			pids[i] = local[i];
+	}
+	if (pgid > 0 && sig != SIGKILL && sig != SIGCONT)
+		(void)kill(-pgid, SIGCONT);
+	return n < 0 ? 0 : n;
+}

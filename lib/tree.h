@@ -1,0 +1,26 @@
+/*
+ * The process tree of an attempt. claudewrap is a child subreaper, so a
+ * descendant that leaves the CLI's group (the Bash tool's commands call
+ * setsid; daemons double-fork) is reparented to claudewrap, not to init,
+ * and can still be found by walking /proc from our own pid.
+ */
+#ifndef CW_TREE_H
+#define CW_TREE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+int	tree_make_subreaper(void);
+/*
+ * Live descendants of the calling process (zombies excluded), at most
+ * max of them into pids; returns how many there are, or -1 with errno.
+ */
+int	tree_descendants(pid_t *pids, size_t max);
+/*
+ * Sends sig to the process group pgid and to every live descendant, and
+ * SIGCONT after it so that stopped processes act on it. Returns the
+ * number of descendants signalled (their pids into pids, up to max).
+ */
+int	tree_signal(pid_t pgid, int sig, pid_t *pids, size_t max);
+
+#endif

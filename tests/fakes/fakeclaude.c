@@ -1,0 +1,193 @@
+/*
+ * A fake `claude` for the integration tests. FAKE_MODE picks what it
+ * does; FAKE_PIDS names a file where it appends the pids of the
+ * processes it starts, so a test can check that none survives.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void
+note_pid(pid_t pid)
+{
+	const char *f = getenv("FAKE_PIDS");
+	FILE *fp;
+
+	if (f == NULL || (fp = fopen(f, "a")) == NULL)
+		return;
+	fprintf(fp, "%d\n", (int)pid);
+	fclose(fp);
+}
+
+static void
+forever(void)
+{
+	for (;;)
+		pause();
+}
+
+static void
+result(const char *text, int is_error, const char *extra)
+{
+	printf("{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"s-1\","
+	    "\"model\":\"fake-model\"}\n");
+	printf("{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":%s,"
+	    "\"result\":\"%s\",\"session_id\":\"s-1\",\"num_turns\":1,"
+	    "\"total_cost_usd\":0.001,\"usage\":{\"input_tokens\":5,"
+	    "\"output_tokens\":12,\"cache_read_input_tokens\":0,"
+	    "\"cache_creation_input_tokens\":0},\"modelUsage\":{\"fake-model\":"
+	    "{\"outputTokens\":12}}%s}\n", is_error ? "true" : "false", text,
+	    extra != NULL ? extra : "");
+	fflush(stdout);
+}
+
+/* A child that ignores SIGTERM, and a grandchild that escapes the group. */
+static void
+spawn_tree(void)
+{
+	pid_t p;
+
+	if ((p = fork()) == 0) {
+		signal(SIGTERM, SIG_IGN);
+		forever();
+	}
+	note_pid(p);
+	if ((p = fork()) == 0) {
+		setsid();
+		if ((p = fork()) == 0) {
+			signal(SIGTERM, SIG_IGN);
+			note_pid(getpid());
+			forever();
+		}
+		_exit(0);
+	}
+	waitpid(p, NULL, 0);
+	/* Let the grandchild write its pid before anyone looks. */
+	usleep(100000);
+}
+
+/* Counts the runs of this fake in FAKE_STATE; returns this run's number. */
+static int
+bump(void)
+{
+	const char *f = getenv("FAKE_STATE");
+	int n = 0;
+	FILE *fp;
+
+	if (f == NULL)
+		return 1;
+	if ((fp = fopen(f, "r")) != NULL) {
+		if (fscanf(fp, "%d", &n) != 1)
+			n = 0;
+		fclose(fp);
+	}
+	if ((fp = fopen(f, "w")) != NULL) {
+		fprintf(fp, "%d\n", n + 1);
+		fclose(fp);
+	}
+	return n + 1;
+}
+
+/* The stdin, hex-encoded, as the answer: a test can compare attempts. */
+static void
+echo_stdin(void)
+{
+	unsigned char buf[4096];
+	char hex[8193];
+	size_t n = fread(buf, 1, sizeof(buf), stdin);
+
+	for (size_t i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", buf[i]);
+	hex[2 * n] = '\0';
+	result(n ? hex : "no-stdin", 0, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *mode = getenv("FAKE_MODE");
+
+	note_pid(getpid());
+	if (mode == NULL)
+		mode = "ok";
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		printf("9.9.9 (Fake Claude)\n");
+		return 0;
+	}
+	if (strcmp(mode, "ok") == 0)
+		result("hello", 0, NULL);
+	else if (strcmp(mode, "empty") == 0)
+		result("  \\n", 0, NULL);
+	else if (strcmp(mode, "args") == 0) {
+		for (int i = 1; i < argc; i++)
+			fprintf(stderr, "arg[%d]=%s\n", i, argv[i]);
+		result("args", 0, NULL);
+	} else if (strcmp(mode, "env") == 0) {
+		fprintf(stderr, "MAX_RETRIES=%s WATCHDOG=%s RUN_ID=%s\n",
+		    getenv("CLAUDE_CODE_MAX_RETRIES") ?: "-",
+		    getenv("CLAUDE_CODE_RETRY_WATCHDOG") ?: "-",
+		    getenv("CLAUDEWRAP_RUN_ID") ?: "-");
+		result("env", 0, NULL);
+	} else if (strcmp(mode, "stdin") == 0)
+		echo_stdin();
+	else if (strcmp(mode, "fail-once-stdin") == 0) {
+		if (bump() == 1) {
+			printf("{\"type\":\"system\",\"subtype\":\"init\"}\n"
+			    "PARTIAL-OUTPUT-OF-FAILED-ATTEMPT\n");
+			result("API Error: 529 Overloaded", 1,
+			    ",\"api_error_status\":529");
+			return 1;
+		}
+		echo_stdin();
+	} else if (strcmp(mode, "partial") == 0) {
+		printf("PARTIAL-OUTPUT\n");
+		return 1;
+	} else if (strcmp(mode, "hang") == 0) {
+		printf("{\"type\":\"system\",\"subtype\":\"init\"}\n");
+		fflush(stdout);
+		forever();
+	} else if (strcmp(mode, "tree-hang") == 0) {
+		spawn_tree();
+		forever();
+	} else if (strcmp(mode, "tree-exit") == 0) {
+		spawn_tree();
+		result("tree", 0, NULL);
+	} else if (strcmp(mode, "ignore-term") == 0) {
+		signal(SIGTERM, SIG_IGN);
+		forever();
+	} else if (strcmp(mode, "result-hang") == 0) {
+		result("late", 0, NULL);
+		forever();
+	} else if (strcmp(mode, "stderr") == 0) {
+		fprintf(stderr, "cli says hi\n");
+		result("hello", 0, NULL);
+	} else if (strcmp(mode, "fds") == 0) {
+		/* Every descriptor it inherited, on stderr. */
+		for (int fd = 0; fd < 1024; fd++)
+			if (fcntl(fd, F_GETFD) != -1)
+				fprintf(stderr, "fd=%d\n", fd);
+		result("fds", 0, NULL);
+	} else if (strcmp(mode, "exit") == 0)
+		return atoi(getenv("FAKE_EXIT") ?: "1");
+	else if (strcmp(mode, "trickle") == 0) {
+		/* One event a second for FAKE_SECS: alive, though slow. */
+		int secs = atoi(getenv("FAKE_SECS") ?: "3");
+		for (int i = 0; i < secs; i++) {
+			printf("{\"type\":\"system\",\"subtype\":\"tick\"}\n");
+			fflush(stdout);
+			sleep(1);
+		}
+		result("slow", 0, NULL);
+	} else {
+		fprintf(stderr, "fakeclaude: unknown FAKE_MODE %s\n", mode);
+		return 2;
+	}
+	return 0;
+}

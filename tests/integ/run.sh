@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# Integration tests: the real claudewrap binary against small fake CLIs.
+# Exit codes first, then the done line, then what is left alive.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+CLAUDEWRAP=$(realpath "${CLAUDEWRAP:-build/asan/claudewrap}")
+FAKE=$(realpath "${FAKES:-build/fakes}")/fakeclaude
+export CLAUDEWRAP FAKE
+# Each test gets its own state dir; nothing from the user's.
+export XDG_STATE_HOME=/nonexistent-state
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+. tests/lib.sh
+
+# cw ARGS...: claudewrap with the fake, bounded by timeout(1) as a net.
+cw() {
+	CLAUDEWRAP_STATE_DIR="$T/state" timeout -k 5 60 "$CLAUDEWRAP" \
+	    --claude="$FAKE" "$@"
+}
+
+t_ok() {
+	returns_ 0 cw -p hi > out 2> err || return 1
+	[ "$(cat out)" = hello ] || return 1
+	[ "$(done_lines err)" -eq 1 ] || return 1
+	[ "$(field status err)" = ok ] && [ "$(field exit err)" = 0 ] &&
+	    [ "$(field model err)" = fake-model ] &&
+	    [ "$(field output_tokens err)" = 12 ]
+}
+
+t_timeout_kills_tree() {
+	local start end
+	start=$(date +%s%N)
+	FAKE_MODE=tree-hang FAKE_PIDS=$PWD/pids \
+	    returns_ 124 cw --timeout=1s --kill-after=0.5s -p hi > out 2> err ||
+	    { kill_listed pids; return 1; }
+	end=$(date +%s%N)
+	[ "$(wc -l < pids)" -eq 3 ] || { cat pids; kill_listed pids; return 1; }
+	none_alive pids || { echo "survivors:"; cat pids; kill_listed pids; return 1; }
+	[ ! -s out ] || return 1
+	[ "$(field status err)" = timeout ] || return 1
+	grep -q 'event=kill signal=TERM reason=timeout' err || return 1
+	grep -q 'event=kill signal=KILL reason=kill_after' err || return 1
+	# 1 s timeout + 0.5 s grace + a margin for the sanitizer build.
+	[ $(( (end - start) / 1000000 )) -lt 4000 ]
+}
+
+t_normal_exit_leaves_nothing() {
+	FAKE_MODE=tree-exit FAKE_PIDS=$PWD/pids \
+	    returns_ 0 cw --kill-after=0.5s -p hi > out 2> err ||
+	    { kill_listed pids; return 1; }
+	none_alive pids || { kill_listed pids; return 1; }
+	[ "$(cat out)" = tree ] || return 1
+	grep -q 'event=reaped' err || return 1
+	grep -q 'reason=leftovers' err
+}
+
+t_sigterm_forwarded() {
+	local pid
+	FAKE_MODE=tree-hang FAKE_PIDS=$PWD/pids "$CLAUDEWRAP" --claude="$FAKE" \
+	    --kill-after=0.5s -p hi > out 2> err &
+	pid=$!
+	retry_ 10 test -s pids || return 1
+	retry_ 10 grep -q 'event=attempt' err || return 1
+	kill -TERM "$pid"
+	wait "$pid"
+	local rc=$?
+	none_alive pids || { kill_listed pids; return 1; }
+	[ "$rc" -eq 143 ] || { echo "rc=$rc"; return 1; }
+	[ "$(done_lines err)" -eq 1 ] && [ "$(field status err)" = signal ] &&
+	    [ "$(field exit err)" = 143 ]
+}
+
+t_sigint_exit_130() {
+	local pid rc
+	# A shell starts background jobs with SIGINT ignored: claudewrap must
+	# still act on it, and the CLI must not inherit the ignoring.
+	FAKE_MODE=hang FAKE_PIDS=$PWD/pids "$CLAUDEWRAP" --claude="$FAKE" \
+	    --kill-after=5s -p hi > out 2> err &
+	pid=$!
+	retry_ 10 grep -q 'event=attempt' err || return 1
+	kill -INT "$pid"
+	wait "$pid"
+	rc=$?
+	none_alive pids || { kill_listed pids; return 1; }
+	[ "$rc" -eq 130 ] && [ "$(field exit err)" = 130 ] || return 1
+	# The CLI died of the forwarded SIGINT, not of the SIGKILL 5 s later.
+	! grep -q 'signal=KILL' err
+}
+
+t_sigkill_takes_cli_down() {
+	local pid
+	FAKE_MODE=hang FAKE_PIDS=$PWD/pids "$CLAUDEWRAP" --claude="$FAKE" \
+	    -p hi > out 2> err &
+	pid=$!
+	retry_ 10 test -s pids || return 1
+	retry_ 10 grep -q 'event=attempt' err || return 1
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+	retry_ 5 none_alive pids || { kill_listed pids; return 1; }
+}
+
+t_stdin_replayed() {
+	printf 'line one\nline two \xe2\x9c\x93\n' > in
+	FAKE_MODE=fail-once-stdin FAKE_STATE=$PWD/state.n \
+	    returns_ 0 cw --retries=2 --backoff=0.05s -p < in > out 2> err ||
+	    return 1
+	[ "$(cat state.n)" = 2 ] || return 1
+	[ "$(cat out)" = "$(od -An -tx1 < in | tr -d ' \n')" ] || return 1
+	! grep -q PARTIAL out && [ "$(field attempts err)" = 2 ] &&
+	    grep -q 'event=retry .*reason=overloaded' err
+}
+
+t_partial_stdout_hidden() {
+	FAKE_MODE=partial returns_ 45 cw -p hi > out 2> err || return 1
+	[ ! -s out ] && [ "$(field status err)" = claude_error ]
+}
+
+t_not_found_127() {
+	returns_ 127 cw --claude=/nonexistent/claude -p hi > out 2> err ||
+	    return 1
+	grep -q 'detail=.*/nonexistent/claude' err || return 1
+	ln -s /nonexistent/x dangling
+	returns_ 127 cw --claude="$PWD/dangling" -p hi 2> err2 || return 1
+	mkdir empty
+	PATH=$PWD/empty HOME=$PWD returns_ 127 "$CLAUDEWRAP" -p hi 2> err3 ||
+	    return 1
+	grep -q 'no claude found (tried PATH' err3 && [ ! -s out ]
+}
+
+t_not_executable_126() {
+	returns_ 126 cw --claude=/tmp -p hi 2> err || return 1
+	grep -q 'is a directory' err || return 1
+	printf 'echo hi\n' > noexec
+	returns_ 126 cw --claude="$PWD/noexec" -p hi 2> err2 || return 1
+	chmod +x noexec	# no #! line: execve says ENOEXEC
+	returns_ 126 cw --claude="$PWD/noexec" -p hi 2> err3 || return 1
+	grep -q 'Exec format error' err3
+}
+
+t_interpreter_missing() {
+	printf '#!/usr/bin/env node-missing-here\n' > launcher
+	chmod +x launcher
+	returns_ 127 cw --claude="$PWD/launcher" -p hi > out 2> err || return 1
+	grep -q "interpreter 'node-missing-here'" err
+}
+
+t_bad_options_125() {
+	local bad
+	for bad in --timeout=abc --timeout=-1 --timeout= --timeout=5x \
+	    --timeout=99999999999999d --retries=0 --retries=abc --retries=1.5 \
+	    --backoff=1e3 --log-format=xml --retry-on=auth \
+	    --retry-on=rate_limit, --cache-ratio-warn=-1 --kill-after=nan; do
+		returns_ 125 cw "$bad" -p hi > out 2> err || return 1
+		[ "$(done_lines err)" -eq 1 ] || return 1
+		grep -q -- "${bad%%=*}: bad value" err || { cat err; return 1; }
+		[ ! -s out ] || return 1
+	done
+	CLAUDEWRAP_IDLE_TIMEOUT=soon returns_ 125 cw -p hi 2> err || return 1
+	grep -q 'CLAUDEWRAP_IDLE_TIMEOUT' err
+}
+
+t_help_version() {
+	returns_ 0 "$CLAUDEWRAP" --help > out || return 1
+	grep -q -- '--timeout=D' out || return 1
+	returns_ 0 "$CLAUDEWRAP" --claude="$FAKE" --version > out || return 1
+	grep -q '^claudewrap ' out && grep -q '9.9.9 (Fake Claude)' out
+}
+
+t_idle_timeout() {
+	FAKE_MODE=hang FAKE_PIDS=$PWD/pids returns_ 124 cw --idle-timeout=0.5s \
+	    --kill-after=0.2s -p hi > out 2> err || { kill_listed pids; return 1; }
+	grep -q 'reason=idle' err || return 1
+	# A slow but live stream is not idle.
+	FAKE_MODE=trickle FAKE_SECS=3 returns_ 0 cw --idle-timeout=2s -p hi \
+	    > out 2> err2 || return 1
+	[ "$(cat out)" = slow ]
+}
+
+t_result_then_hang() {
+	FAKE_MODE=result-hang FAKE_PIDS=$PWD/pids returns_ 0 cw \
+	    --kill-after=0.3s -p hi > out 2> err || { kill_listed pids; return 1; }
+	none_alive pids || return 1
+	[ "$(cat out)" = late ] && grep -q 'reason=result_then_hang' err
+}
+
+t_child_env() {
+	FAKE_MODE=env CLAUDE_CODE_RETRY_WATCHDOG=1 returns_ 0 cw -p hi \
+	    > out 2> err || return 1
+	local run
+	run=$(field run err)
+	grep -q "MAX_RETRIES=2 WATCHDOG=- RUN_ID=$run" err || return 1
+	FAKE_MODE=env CLAUDE_CODE_MAX_RETRIES=7 returns_ 0 cw --cli-retries=3 \
+	    -p hi 2> err2 || return 1
+	grep -q 'MAX_RETRIES=7 ' err2
+}
+
+t_args_rewritten() {
+	FAKE_MODE=args returns_ 0 cw --output-format=json --verbose -p \
+	    --model x -- "--output-format" > out 2> err || return 1
+	# stream-json underneath, in front; the user's mode and verbose gone;
+	# the prompt after -- untouched.
+	grep -q '^arg\[1\]=--output-format$' err &&
+	    grep -q '^arg\[2\]=stream-json$' err &&
+	    grep -q '^arg\[3\]=--verbose$' err &&
+	    [ "$(grep -c -- '--output-format' err)" -eq 2 ] &&
+	    grep -q '^arg\[7\]=--$' err && grep -q '^arg\[8\]=--output-format$' err
+}
+
+t_stderr_passthrough() {
+	FAKE_MODE=stderr returns_ 0 cw -p hi > out 2> err || return 1
+	grep -q '^cli says hi$' err
+}
+
+t_no_fds_leak() {
+	# The CLI inherits exactly what it would inherit run directly (the
+	# caller's descriptors, 7 here), and none of claudewrap's own.
+	FAKE_MODE=fds "$FAKE" -p hi 2> direct 7> side > /dev/null
+	FAKE_MODE=fds returns_ 0 cw -p hi > out 2> err 7> side || return 1
+	grep -q '^fd=7$' err &&
+	    [ "$(grep '^fd=' err)" = "$(grep '^fd=' direct)" ]
+}
+
+t_fallback_refused() {
+	returns_ 125 cw -p hi --fallback-model sonnet 2> err || return 1
+	grep -q 'allow-fallback' err || return 1
+	returns_ 0 cw --allow-fallback -p hi --fallback-model sonnet > out
+}
+
+t_masquerade() {
+	mkdir -p shim real
+	ln -s "$CLAUDEWRAP" shim/claude
+	cp "$FAKE" real/claude
+	PATH=$PWD/shim:$PWD/real:/usr/bin:/bin CLAUDEWRAP_STATE_DIR=$PWD/st \
+	    returns_ 0 claude -p hi > out 2> err || return 1
+	[ "$(cat out)" = hello ] && [ "$(field status err)" = ok ] || return 1
+	grep -q "claude=$PWD/real/claude" err || return 1
+	# Without -p the real CLI runs as it is, no done line.
+	PATH=$PWD/shim:$PWD/real:/usr/bin:/bin returns_ 0 claude --version \
+	    > out2 2> err2 || return 1
+	grep -q 'Fake Claude' out2 && ! grep -q 'event=done' err2
+}
+
+t_no_print_refused() {
+	returns_ 125 cw mcp list 2> err || return 1
+	grep -q 'give -p' err
+}
+
+t_max_prompt_bytes() {
+	FAKE_PIDS=$PWD/pids returns_ 45 cw --max-prompt-bytes=10 \
+	    -p 'a prompt longer than ten bytes' > out 2> err || return 1
+	[ ! -e pids ] && [ ! -s out ]
+}
+
+t_empty_42() {
+	FAKE_MODE=empty returns_ 42 cw -p hi > out 2> err || return 1
+	[ ! -s out ] && [ "$(field status err)" = empty_payload ] || return 1
+	FAKE_MODE=empty returns_ 0 cw --allow-empty -p hi > out 2> err
+}
+
+t_stdout_epipe() {
+	# The reader is gone before delivery: a done line all the same.
+	( FAKE_MODE=ok cw -p hi 2> err; echo "rc=$?" > rc ) | true
+	[ "$(done_lines err)" -eq 1 ] && grep -q 'Broken pipe' err &&
+	    grep -q 'rc=125' rc
+}
+
+for t in $(declare -F | awk '$3 ~ /^t_/ { print $3 }'); do
+	run_test "$t"
+done
+summary

@@ -1,0 +1,87 @@
+# Shared shell helpers for the integration and end-to-end tests.
+# Sourced; expects $CLAUDEWRAP. Tests kill only what they started, by pid.
+
+PASS=0
+FAIL=0
+FAILED_NAMES=""
+TMP_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/cwtest.XXXXXX")
+trap 'rm -rf "$TMP_ROOT"' EXIT
+
+# returns_ CODE cmd...: runs cmd, fails the current test unless it exits CODE.
+returns_() {
+	want=$1
+	shift
+	"$@"
+	got=$?
+	if [ "$got" -ne "$want" ]; then
+		echo "    expected exit $want, got $got: $*" >&2
+		return 1
+	fi
+	return 0
+}
+
+# Polls with growing delays (as coreutils' retry_delay_) until cmd succeeds
+# or about max_s seconds have passed.
+retry_() {
+	max_ms=$(( $1 * 1000 ))
+	shift
+	delay=10
+	waited=0
+	while ! "$@"; do
+		[ "$waited" -ge "$max_ms" ] && return 1
+		sleep "$(printf '0.%03d' "$delay")"
+		waited=$((waited + delay))
+		[ "$delay" -lt 500 ] && delay=$((delay * 2))
+		[ "$delay" -gt 999 ] && delay=999
+	done
+	return 0
+}
+
+alive() { kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+
+# none_alive FILE: every pid listed in FILE is gone.
+none_alive() {
+	[ -f "$1" ] || return 0
+	while read -r p; do
+		[ -n "$p" ] && alive "$p" && return 1
+	done < "$1"
+	return 0
+}
+
+# Kills what a failed test may have left: only pids the test recorded.
+kill_listed() {
+	[ -f "$1" ] || return 0
+	while read -r p; do
+		[ -n "$p" ] && kill -9 "$p" 2>/dev/null
+	done < "$1"
+	return 0
+}
+
+# field NAME FILE: the value of NAME= on the done line in FILE.
+field() {
+	grep '^claudewrap: .*event=done' "$2" | tail -n 1 |
+	    sed -n "s/.* $1=\\(\"[^\"]*\"\\|[^ ]*\\).*/\\1/p" | tr -d '"'
+}
+
+done_lines() { grep -c '^claudewrap: .*event=done' "$1"; }
+
+# run_test NAME: runs the function NAME in a fresh directory.
+run_test() {
+	T="$TMP_ROOT/$1"
+	mkdir -p "$T"
+	if ( cd "$T" && "$1" ) > "$T/log" 2>&1; then
+		PASS=$((PASS + 1))
+		echo "ok   $1"
+	else
+		FAIL=$((FAIL + 1))
+		FAILED_NAMES="$FAILED_NAMES $1"
+		echo "FAIL $1"
+		sed 's/^/    /' "$T/log" | tail -n 30
+	fi
+}
+
+summary() {
+	[ -n "$FAILED_NAMES" ] && echo "failed:$FAILED_NAMES"
+	echo "$PASS passed, $FAIL failed"
+	[ "$FAIL" -eq 0 ]
+}
