@@ -107,6 +107,8 @@ parse_classes(const char *v, unsigned *mask)
 	    OC_SERVER, OC_NETWORK, OC_EMPTY, OC_TIMEOUT, OC_ERROR };
 	unsigned m = 0;
 
+	if (*v == '\0')
+		return -1;
 	for (const char *p = v; *p != '\0';) {
 		size_t n = strcspn(p, ",");
 		enum outcome oc;
