@@ -290,6 +290,12 @@ log_passthrough(struct log *lg, const void *buf, size_t n)
 	(void)io_write_all(STDERR_FILENO, buf, n);
 }
 
+bool
+log_live(const struct log *lg)
+{
+	return lg->tty && !lg->quiet;
+}
+
 /* "\r\033[K" erases the line; only ever written to a terminal. */
 void
 log_status(struct log *lg, const char *text)

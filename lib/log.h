@@ -33,6 +33,8 @@ void		 log_str(cJSON *, const char *key, const char *val);
 void		 log_int(cJSON *, const char *key, int64_t val);
 /* The CLI's own stderr, passed through (after erasing a status line). */
 void		 log_passthrough(struct log *, const void *, size_t);
+/* Whether a live status line is shown (stderr a terminal, not quiet). */
+bool		 log_live(const struct log *);
 /* One live status line on a terminal stderr; never written otherwise. */
 void		 log_status(struct log *, const char *text);
 /* Renders value for logfmt into buf: quoted when it must be. */

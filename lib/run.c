@@ -94,23 +94,51 @@ pending_signal(struct run *r)
 	return 0;
 }
 
-/* Sleeps up to ms, or until a signal; returns the signal or 0. */
+/*
+ * Sleeps up to ms, or until a signal; returns the signal or 0. On a
+ * terminal, a countdown is shown, once a second.
+ */
 static int
-wait_interruptible(struct run *r, int64_t ms)
+wait_interruptible(struct run *r, int64_t ms, const char *why)
 {
 	int64_t end = clock_mono_ms() + ms;
+	bool live = log_live(r->lg);
 
 	for (;;) {
 		int64_t left = end - clock_mono_ms();
 		struct pollfd p = { .fd = r->sigfd, .events = POLLIN };
+		int64_t slice = live ? 1000 : 60000;
+		char line[128];
 		int sig;
 
-		if (left <= 0)
+		if (left <= 0) {
+			log_status(r->lg, NULL);
 			return 0;
-		if (poll(&p, 1, left > 60000 ? 60000 : (int)left) > 0 &&
-		    (sig = pending_signal(r)) != 0)
+		}
+		if (live) {
+			snprintf(line, sizeof(line), "%s: %llds left", why,
+			    (long long)(left + 999) / 1000);
+			log_status(r->lg, line);
+		}
+		if (poll(&p, 1, (int)(left < slice ? left : slice)) > 0 &&
+		    (sig = pending_signal(r)) != 0) {
+			log_status(r->lg, NULL);
 			return sig;
+		}
 	}
+}
+
+/* Once a second on a terminal: where the attempt stands. */
+static void
+on_tick(void *ctx, const char *phase)
+{
+	struct run *r = ctx;
+	char line[128];
+
+	snprintf(line, sizeof(line), "attempt %d/%lld %s, %llds", r->attempts,
+	    (long long)r->o->retries, phase,
+	    (long long)(clock_mono_ms() - r->t0) / 1000);
+	log_status(r->lg, line);
 }
 
 static void
@@ -361,6 +389,11 @@ run_attempt(struct run *r)
 	cfg.log = r->lg;
 	cfg.observe = observe;
 	cfg.observe_ctx = r;
+	if (log_live(r->lg)) {
+		cfg.tick_ms = 1000;
+		cfg.tick = on_tick;
+		cfg.tick_ctx = r;
+	}
 	attempt_run(&cfg, &r->res);
 	r->have_res = true;
 	r->cli_retries += r->res.cli_retries;
@@ -483,7 +516,7 @@ attempts(struct run *r)
 		if ((wait = next_wait(r, oc)) < 0)
 			break;
 		log_retry(r, oc, wait);
-		if ((sig = wait_interruptible(r, wait)) != 0) {
+		if ((sig = wait_interruptible(r, wait, "waiting to retry")) != 0) {
 			r->sig = sig;
 			set_end(r, ST_SIGNAL, "got SIG%s while waiting to retry",
 			    sigabbrev_np(sig));

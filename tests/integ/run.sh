@@ -26,6 +26,17 @@ t_ok() {
 	    [ "$(field output_tokens err)" = 12 ]
 }
 
+t_status_line_only_on_tty() {
+	# Not a terminal: not a byte of it.
+	FAKE_MODE=trickle FAKE_SECS=2 returns_ 0 cw -p hi > out 2> err || return 1
+	! grep -q "$(printf '\r')" err || return 1
+	# A terminal (script(1) makes a pty): shown, then erased.
+	FAKE_MODE=trickle FAKE_SECS=2 CLAUDEWRAP_STATE_DIR=$PWD/st \
+	    script -qec "$CLAUDEWRAP --claude=$FAKE -p hi" /dev/null > tty || return 1
+	grep -q 'claudewrap: attempt 1/4 running' tty &&
+	    grep -q "$(printf '\033')\[K" tty
+}
+
 t_timeout_kills_tree() {
 	local start end
 	start=$(date +%s%N)
