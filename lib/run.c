@@ -19,10 +19,15 @@
 #include "attempt.h"
 #include "cliargs.h"
 #include "clock.h"
+#include "cooldown.h"
 #include "deliver.h"
 #include "hash.h"
+#include "ledger.h"
+#include "heartbeat.h"
 #include "io.h"
 #include "locate.h"
+#include "lock.h"
+#include "output.h"
 #include "retry.h"
 #include "spawn.h"
 #include "spool.h"
@@ -58,6 +63,15 @@ struct run {
 	bool		 have_res;
 	char		*tools[MAX_TOOLS];	/* called in the last attempt */
 	int		 ntools;
+	char		 state_dir[PATH_MAX];
+	bool		 state_ok;	/* the state dir exists */
+	int		 lock_fd;
+	bool		 wrote_output;
+	struct output_info out_info;
+	char		 ledger[PATH_MAX + 16];	/* "": none */
+	bool		 ledger_warned;
+	int64_t		 hb_next;	/* monotonic: the next heartbeat */
+	bool		 hb_warned;
 };
 
 static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT,
@@ -94,9 +108,12 @@ pending_signal(struct run *r)
 	return 0;
 }
 
+static void	beat_if_due(struct run *, enum hb_phase);
+static int64_t	tick_interval(const struct run *);
+
 /*
  * Sleeps up to ms, or until a signal; returns the signal or 0. On a
- * terminal, a countdown is shown, once a second.
+ * terminal, a countdown is shown, once a second; the heartbeat goes on.
  */
 static int
 wait_interruptible(struct run *r, int64_t ms, const char *why)
@@ -107,7 +124,8 @@ wait_interruptible(struct run *r, int64_t ms, const char *why)
 	for (;;) {
 		int64_t left = end - clock_mono_ms();
 		struct pollfd p = { .fd = r->sigfd, .events = POLLIN };
-		int64_t slice = live ? 1000 : 60000;
+		int64_t tick = tick_interval(r);
+		int64_t slice = tick > 0 ? tick : 60000;
 		char line[128];
 		int sig;
 
@@ -120,6 +138,7 @@ wait_interruptible(struct run *r, int64_t ms, const char *why)
 			    (long long)(left + 999) / 1000);
 			log_status(r->lg, line);
 		}
+		beat_if_due(r, HB_WAITING);
 		if (poll(&p, 1, (int)(left < slice ? left : slice)) > 0 &&
 		    (sig = pending_signal(r)) != 0) {
 			log_status(r->lg, NULL);
@@ -128,7 +147,53 @@ wait_interruptible(struct run *r, int64_t ms, const char *why)
 	}
 }
 
-/* Once a second on a terminal: where the attempt stands. */
+/* Rewrites the --heartbeat file; a failure is one warning, not an end. */
+static void
+beat(struct run *r, enum hb_phase ph, int64_t next_wake_ms)
+{
+	struct heartbeat hb;
+	cJSON *ev;
+
+	if (r->o->heartbeat == NULL)
+		return;
+	memset(&hb, 0, sizeof(hb));
+	hb.run = log_run_id(r->lg);
+	hb.tag = r->o->tag;
+	hb.pid = getpid();
+	hb.attempt = r->attempts;
+	hb.phase = ph;
+	hb.next_wake_ms = next_wake_ms;
+	r->hb_next = clock_mono_ms() + r->o->heartbeat_interval_ms;
+	if (heartbeat_write(r->o->heartbeat, &hb) == -1 && !r->hb_warned) {
+		r->hb_warned = true;
+		ev = log_begin(r->lg, LV_WARN, "warn");
+		log_str(ev, "reason", "heartbeat");
+		log_str(ev, "path", r->o->heartbeat);
+		log_str(ev, "error", strerror(errno));
+		log_end(r->lg, ev);
+	}
+}
+
+/* A heartbeat when one is due; the next is promised an interval on. */
+static void
+beat_if_due(struct run *r, enum hb_phase ph)
+{
+	if (r->o->heartbeat != NULL && clock_mono_ms() >= r->hb_next)
+		beat(r, ph, clock_real_ms() + r->o->heartbeat_interval_ms);
+}
+
+/* How often the loops must wake for the status line and the heartbeat. */
+static int64_t
+tick_interval(const struct run *r)
+{
+	int64_t t = log_live(r->lg) ? 1000 : 0;
+
+	if (r->o->heartbeat != NULL && (t == 0 || r->o->heartbeat_interval_ms < t))
+		t = r->o->heartbeat_interval_ms;
+	return t;
+}
+
+/* Called by the attempt's loop: the status line and the heartbeat. */
 static void
 on_tick(void *ctx, const char *phase)
 {
@@ -139,6 +204,7 @@ on_tick(void *ctx, const char *phase)
 	    (long long)r->o->retries, phase,
 	    (long long)(clock_mono_ms() - r->t0) / 1000);
 	log_status(r->lg, line);
+	beat_if_due(r, strcmp(phase, "killing") == 0 ? HB_KILLING : HB_RUNNING);
 }
 
 static void
@@ -389,11 +455,12 @@ run_attempt(struct run *r)
 	cfg.log = r->lg;
 	cfg.observe = observe;
 	cfg.observe_ctx = r;
-	if (log_live(r->lg)) {
-		cfg.tick_ms = 1000;
+	if ((cfg.tick_ms = tick_interval(r)) > 0) {
 		cfg.tick = on_tick;
 		cfg.tick_ctx = r;
 	}
+	beat(r, HB_RUNNING, clock_real_ms() + (cfg.tick_ms > 0 ?
+	    r->o->heartbeat_interval_ms : 0));
 	attempt_run(&cfg, &r->res);
 	r->have_res = true;
 	r->cli_retries += r->res.cli_retries;
@@ -492,11 +559,135 @@ log_retry(struct run *r, enum outcome oc, int64_t wait)
 	log_end(r->lg, ev);
 }
 
+struct fill_ctx {
+	const struct run *r;
+};
+
+static int
+fill_output(void *ctx, int fd)
+{
+	const struct run *r = ((struct fill_ctx *)ctx)->r;
+
+	return deliver_fd(&r->res, &r->ca, r->o->passthrough, fd);
+}
+
 static void
 deliver(struct run *r)
 {
-	if (deliver_fd(&r->res, &r->ca, r->o->passthrough, STDOUT_FILENO) == -1)
-		set_end(r, ST_USAGE, "delivery to stdout: %s", strerror(errno));
+	struct fill_ctx ctx = { r };
+
+	if (r->o->output == NULL) {
+		if (deliver_fd(&r->res, &r->ca, r->o->passthrough,
+		    STDOUT_FILENO) == -1)
+			set_end(r, ST_USAGE, "delivery to stdout: %s",
+			    strerror(errno));
+		return;
+	}
+	if (output_commit(r->o->output, fill_output, &ctx, &r->out_info) == -1)
+		set_end(r, ST_USAGE, "--output: %s: %s", r->o->output,
+		    strerror(errno));
+	else
+		r->wrote_output = true;
+}
+
+/*
+ * The shared cooldown before an attempt: wait out a rate limit another
+ * run met (or end 43 if it outlasts the deadline), end 44 while the
+ * breaker is open. 0: go ahead; -1: the run ends here, no request made.
+ */
+static int
+cooldown_gate(struct run *r)
+{
+	struct cooldown cd;
+	char iso[CLOCK_ISO_LEN];
+	int64_t wait;
+	cJSON *ev;
+	int sig;
+
+	for (;;) {
+		if (!r->state_ok ||
+		    cooldown_check(r->state_dir, clock_real_ms(), &cd) == -1 ||
+		    cd.kind == CD_NONE)
+			return 0;
+		clock_iso(cd.until_ms, iso);
+		if (cd.kind == CD_BREAKER) {
+			set_end(r, ST_UNAVAILABLE, "circuit breaker open (%d "
+			    "outages in a row among runs sharing %s)%s%s; no "
+			    "request made", cd.streak, r->state_dir,
+			    cd.until_ms ? " until " : ", a probe is running",
+			    cd.until_ms ? iso : "");
+			return -1;
+		}
+		wait = cd.until_ms - clock_real_ms();
+		if (r->deadline_at != 0 &&
+		    clock_mono_ms() + wait >= r->deadline_at) {
+			r->reset_at = cd.until_ms / 1000;
+			set_end(r, ST_RATE_LIMITED, "shared rate-limit cooldown "
+			    "until %s is past the deadline; no request made", iso);
+			return -1;
+		}
+		ev = log_begin(r->lg, LV_WARN, "retry");
+		log_int(ev, "attempt", r->attempts);
+		log_str(ev, "reason", "cooldown");
+		log_str(ev, "cause", cd.cause);
+		log_int(ev, "wait_ms", wait);
+		log_str(ev, "until", iso);
+		log_end(r->lg, ev);
+		if ((sig = wait_interruptible(r, wait, "shared cooldown")) != 0) {
+			r->sig = sig;
+			set_end(r, ST_SIGNAL, "got SIG%s in the shared cooldown",
+			    sigabbrev_np(sig));
+			return -1;
+		}
+	}
+}
+
+/* Tells the other runs what this attempt met. */
+static void
+cooldown_record(struct run *r, enum outcome oc, int64_t wait)
+{
+	int64_t window = wait > 0 ? wait :
+	    retry_window(r->o->backoff_ms, r->o->backoff_max_ms, r->attempts);
+	int64_t reset_ms = oc == OC_RATE_LIMIT && r->reset_at != 0 ?
+	    (int64_t)r->reset_at * 1000 : 0;
+
+	if (r->state_ok)
+		(void)cooldown_note(r->state_dir, oc, clock_real_ms(), reset_ms,
+		    window, (int)r->o->breaker);
+}
+
+/* --lock: 0 when held (or not asked for), -1 when the run ends here. */
+static int
+take_lock(struct run *r)
+{
+	char path[PATH_MAX];
+	int64_t end = clock_mono_ms() + r->o->lock_wait_ms;
+
+	if (r->o->lock == NULL)
+		return 0;
+	for (;;) {
+		int64_t left = end - clock_mono_ms();
+		switch (lock_acquire(r->state_dir, r->o->lock, left > 0 ? left : 0,
+		    r->sigfd, &r->lock_fd, path, sizeof(path))) {
+		case LOCK_OK:
+			return 0;
+		case LOCK_BUSY:
+			set_end(r, ST_LOCKED, "lock %s is held by pid %d", path,
+			    (int)lock_holder(path));
+			return -1;
+		case LOCK_ERROR:
+			set_end(r, ST_USAGE, "--lock: %s: %s", path,
+			    strerror(errno));
+			return -1;
+		case LOCK_INTERRUPTED:
+			if ((r->sig = pending_signal(r)) != 0) {
+				set_end(r, ST_SIGNAL, "got SIG%s waiting for the "
+				    "lock", sigabbrev_np(r->sig));
+				return -1;
+			}
+			break;
+		}
+	}
 }
 
 static void
@@ -507,13 +698,15 @@ attempts(struct run *r)
 		int64_t wait;
 		int sig;
 
+		if (cooldown_gate(r) == -1)
+			return;
 		run_attempt(r);
 		judge_attempt(r);
 		oc = r->res.oc;
-		if (r->st == ST_OK || r->st == ST_SIGNAL ||
-		    r->st == ST_EXPECTATION_FAILED)
-			break;
-		if ((wait = next_wait(r, oc)) < 0)
+		wait = r->st == ST_OK || r->st == ST_SIGNAL ||
+		    r->st == ST_EXPECTATION_FAILED ? -1 : next_wait(r, oc);
+		cooldown_record(r, oc, wait);
+		if (wait < 0)
 			break;
 		log_retry(r, oc, wait);
 		if ((sig = wait_interruptible(r, wait, "waiting to retry")) != 0) {
@@ -525,6 +718,156 @@ attempts(struct run *r)
 	}
 	if (r->st == ST_OK)
 		deliver(r);
+}
+
+static void
+log_usage_fields(cJSON *ev, const struct pl_usage *u)
+{
+	if (u->model[0] != '\0')
+		log_str(ev, "model", u->model);
+	if (u->session[0] != '\0')
+		log_str(ev, "session", u->session);
+	if (!u->have)
+		return;
+	log_int(ev, "input_tokens", u->input_tokens);
+	log_int(ev, "output_tokens", u->output_tokens);
+	log_int(ev, "cache_read", u->cache_read);
+	log_int(ev, "cache_creation", u->cache_creation);
+	cJSON_AddNumberToObject(ev, "cost_usd", u->cost_usd);
+	log_int(ev, "num_turns", u->num_turns);
+}
+
+/* The transcript file of this run, or NULL. */
+static const char *
+transcript_name(const struct run *r)
+{
+	(void)r;
+	return NULL;
+}
+
+/*
+ * The state dir (--state-dir, $XDG_STATE_HOME/claudewrap or
+ * ~/.local/state/claudewrap), made 0700 if missing. A run goes on
+ * without it: the ledger, locks and cooldown then warn or refuse.
+ */
+static void
+open_state(struct run *r)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	const struct options *o = r->o;
+	cJSON *ev;
+
+	if (o->state_dir != NULL)
+		strlcpy(r->state_dir, o->state_dir, sizeof(r->state_dir));
+	else if (xdg != NULL && *xdg == '/')
+		snprintf(r->state_dir, sizeof(r->state_dir), "%s/claudewrap", xdg);
+	else if (home != NULL && *home != '\0')
+		snprintf(r->state_dir, sizeof(r->state_dir),
+		    "%s/.local/state/claudewrap", home);
+	if (o->ledger != NULL && strcmp(o->ledger, "off") != 0)
+		strlcpy(r->ledger, o->ledger, sizeof(r->ledger));
+	if (r->state_dir[0] == '\0')
+		return;
+	r->state_ok = ledger_open_dir(r->state_dir) == 0;
+	if (r->state_ok && o->ledger == NULL)
+		snprintf(r->ledger, sizeof(r->ledger), "%s/ledger.jsonl",
+		    r->state_dir);
+	if (!r->state_ok) {
+		ev = log_begin(r->lg, LV_WARN, "warn");
+		log_str(ev, "reason", "state_dir");
+		log_str(ev, "path", r->state_dir);
+		log_str(ev, "error", strerror(errno));
+		log_end(r->lg, ev);
+	}
+}
+
+/* The fields both ledger records carry. */
+static cJSON *
+ledger_record(struct run *r, const char *event)
+{
+	cJSON *rec = cJSON_CreateObject();
+	char iso[CLOCK_ISO_LEN], host[256];
+	int64_t now = clock_real_ms();
+
+	if (rec == NULL)
+		return NULL;
+	clock_iso(now, iso);
+	log_str(rec, "event", event);
+	log_str(rec, "run", log_run_id(r->lg));
+	log_str(rec, "ts", iso);
+	log_int(rec, "ts_ms", now);
+	log_str(rec, "tag", r->o->tag);
+	log_int(rec, "pid", getpid());
+	if (gethostname(host, sizeof(host)) == 0) {
+		host[sizeof(host) - 1] = '\0';
+		log_str(rec, "host", host);
+	}
+	log_str(rec, "claude", r->cli);
+	log_int(rec, "prompt_bytes", (int64_t)r->prompt_bytes);
+	log_str(rec, "prompt_sha", r->prompt_sha);
+	log_str(rec, "transcript", transcript_name(r));
+	return rec;
+}
+
+/* Appends a record; a ledger that cannot be written is a warning. */
+static void
+ledger_write(struct run *r, cJSON *rec)
+{
+	cJSON *ev;
+
+	if (rec != NULL && r->ledger[0] != '\0' &&
+	    ledger_append(r->ledger, rec) == -1 && !r->ledger_warned) {
+		r->ledger_warned = true;
+		ev = log_begin(r->lg, LV_WARN, "warn");
+		log_str(ev, "reason", "ledger");
+		log_str(ev, "path", r->ledger);
+		log_str(ev, "error", strerror(errno));
+		log_end(r->lg, ev);
+	}
+	cJSON_Delete(rec);
+}
+
+static void
+add_names(cJSON *obj, const char *key, char *const *names, int n)
+{
+	cJSON *arr;
+
+	if (n == 0 || (arr = cJSON_AddArrayToObject(obj, key)) == NULL)
+		return;
+	for (int i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(names[i]));
+}
+
+/* What the done line and the done record share, beyond the basics. */
+static void
+add_outcome(struct run *r, cJSON *obj)
+{
+	char iso[CLOCK_ISO_LEN];
+	cJSON *out;
+
+	log_str(obj, "status", status_word(r->st));
+	log_int(obj, "exit", status_exit(r->st, r->sig));
+	log_int(obj, "attempts", r->attempts);
+	log_int(obj, "duration_ms", clock_mono_ms() - r->t0);
+	if (r->have_res)
+		log_usage_fields(obj, &r->res.v.usage);
+	if (r->cli_retries > 0)
+		log_int(obj, "cli_retries", r->cli_retries);
+	if (r->reset_at != 0) {
+		clock_iso((int64_t)r->reset_at * 1000, iso);
+		log_str(obj, "reset_at", iso);
+	}
+	if (r->sig != 0)
+		log_int(obj, "signal", r->sig);
+	if (r->wrote_output && (out = cJSON_AddObjectToObject(obj,
+	    "output")) != NULL) {
+		log_str(out, "path", r->o->output);
+		log_int(out, "size", (int64_t)r->out_info.size);
+		log_str(out, "sha256", r->out_info.sha256);
+	}
+	add_names(obj, "tools", r->tools, r->ntools);
+	if (r->detail[0] != '\0')
+		log_str(obj, "detail", r->detail);
 }
 
 /* Everything before the first attempt; -1 when the run ends here. */
@@ -573,7 +916,12 @@ prepare(struct run *r)
 			set_end(r, ST_USAGE, "stdin: %s", strerror(errno));
 		return -1;
 	}
+	open_state(r);
 	log_start(r);
+	ledger_write(r, ledger_record(r, "start"));
+	beat(r, HB_STARTING, 0);
+	if (take_lock(r) == -1)
+		return -1;
 	if (o->max_prompt_bytes > 0 &&
 	    r->prompt_bytes > (uint64_t)o->max_prompt_bytes) {
 		set_end(r, ST_CLAUDE_ERROR, "prompt of %llu bytes is over "
@@ -593,44 +941,11 @@ done_level(enum status st)
 }
 
 static void
-log_usage_fields(cJSON *ev, const struct pl_usage *u)
-{
-	if (u->model[0] != '\0')
-		log_str(ev, "model", u->model);
-	if (u->session[0] != '\0')
-		log_str(ev, "session", u->session);
-	if (!u->have)
-		return;
-	log_int(ev, "input_tokens", u->input_tokens);
-	log_int(ev, "output_tokens", u->output_tokens);
-	log_int(ev, "cache_read", u->cache_read);
-	log_int(ev, "cache_creation", u->cache_creation);
-	cJSON_AddNumberToObject(ev, "cost_usd", u->cost_usd);
-	log_int(ev, "num_turns", u->num_turns);
-}
-
-static void
 log_done(struct run *r)
 {
 	cJSON *ev = log_begin(r->lg, done_level(r->st), "done");
-	char iso[CLOCK_ISO_LEN];
 
-	log_str(ev, "status", status_word(r->st));
-	log_int(ev, "exit", status_exit(r->st, r->sig));
-	log_int(ev, "attempts", r->attempts);
-	log_int(ev, "duration_ms", clock_mono_ms() - r->t0);
-	if (r->have_res)
-		log_usage_fields(ev, &r->res.v.usage);
-	if (r->cli_retries > 0)
-		log_int(ev, "cli_retries", r->cli_retries);
-	if (r->reset_at != 0) {
-		clock_iso((int64_t)r->reset_at * 1000, iso);
-		log_str(ev, "reset_at", iso);
-	}
-	if (r->sig != 0)
-		log_int(ev, "signal", r->sig);
-	if (r->detail[0] != '\0')
-		log_str(ev, "detail", r->detail);
+	add_outcome(r, ev);
 	log_end(r->lg, ev);
 }
 
@@ -685,6 +1000,7 @@ cleanup(struct run *r)
 		close(r->stdin_fd);
 	if (r->sigfd != -1)
 		close(r->sigfd);
+	lock_release(r->lock_fd);
 }
 
 struct run_end
@@ -696,7 +1012,7 @@ run_main(const struct options *o, struct log *lg)
 	memset(&r, 0, sizeof(r));
 	r.o = o;
 	r.lg = lg;
-	r.stdin_fd = r.sigfd = -1;
+	r.stdin_fd = r.sigfd = r.lock_fd = -1;
 	r.t0 = clock_mono_ms();
 	if (o->deadline_ms > 0)
 		r.deadline_at = r.t0 + o->deadline_ms;
@@ -710,6 +1026,12 @@ run_main(const struct options *o, struct log *lg)
 	}
 	warn_degraded(&r);
 	log_done(&r);
+	if (r.ledger[0] != '\0') {
+		cJSON *rec = ledger_record(&r, "done");
+		add_outcome(&r, rec);
+		ledger_write(&r, rec);
+	}
+	beat(&r, HB_DONE, 0);
 	end.exit = status_exit(r.st, r.sig);
 	end.sig = r.st == ST_SIGNAL ? r.sig : 0;
 	cleanup(&r);
