@@ -59,7 +59,7 @@ build/asan/%.o: lib/%.c | build/asan
 build/asan/claudewrap.o: claudewrap.c | build/asan
 	$(CC) $(ALL_CFLAGS) -O1 -g $(SAN) -c $< -o $@
 build/asan/test_%: tests/unit/test_%.c $(ASAN_OBJS) | build/asan
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -O1 -g $(SAN) -o $@ $^ \
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -O1 -g $(SAN) -o $@ $(filter %.c %.o,$^) \
 	    $(PKG_LIBS) $(CHECK_LIBS)
 
 # Small fake CLIs for the integration tests, built without sanitizers:

@@ -32,6 +32,7 @@
 #include "spawn.h"
 #include "spool.h"
 #include "status.h"
+#include "transcript.h"
 #include "tree.h"
 #include "version.h"
 
@@ -72,6 +73,8 @@ struct run {
 	bool		 ledger_warned;
 	int64_t		 hb_next;	/* monotonic: the next heartbeat */
 	bool		 hb_warned;
+	struct transcript *tr;		/* --transcript, or NULL */
+	char		 tr_path[PATH_MAX];	/* kept after it is closed */
 };
 
 static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT,
@@ -359,6 +362,9 @@ observe(void *ctx, const struct pl_event *ev)
 	struct run *r = ctx;
 	const char *name;
 
+	if (ev->kind == PLE_EVENT && r->tr != NULL)
+		(void)transcript_event(r->tr, r->attempts, ev->line,
+		    ev->line_len);
 	if (ev->kind != PLE_TOOL_USE)
 		return;
 	name = ev->skill != NULL ? ev->skill : ev->tool;
@@ -741,8 +747,9 @@ log_usage_fields(cJSON *ev, const struct pl_usage *u)
 static const char *
 transcript_name(const struct run *r)
 {
-	(void)r;
-	return NULL;
+	if (r->tr != NULL)
+		return transcript_path(r->tr);
+	return r->tr_path[0] != '\0' ? r->tr_path : NULL;
 }
 
 /*
@@ -866,6 +873,7 @@ add_outcome(struct run *r, cJSON *obj)
 		log_str(out, "sha256", r->out_info.sha256);
 	}
 	add_names(obj, "tools", r->tools, r->ntools);
+	log_str(obj, "transcript", transcript_name(r));
 	if (r->detail[0] != '\0')
 		log_str(obj, "detail", r->detail);
 }
@@ -917,6 +925,12 @@ prepare(struct run *r)
 		return -1;
 	}
 	open_state(r);
+	if (o->transcript != NULL &&
+	    (r->tr = transcript_open(o->transcript, log_run_id(r->lg))) == NULL) {
+		set_end(r, ST_USAGE, "--transcript: %s: %s", o->transcript,
+		    strerror(errno));
+		return -1;
+	}
 	log_start(r);
 	ledger_write(r, ledger_record(r, "start"));
 	beat(r, HB_STARTING, 0);
@@ -986,6 +1000,25 @@ warn_degraded(struct run *r)
 	}
 }
 
+/* fsync'd at the end; a transcript that could not be kept is a warning. */
+static void
+close_transcript(struct run *r)
+{
+	cJSON *ev;
+
+	if (r->tr == NULL)
+		return;
+	strlcpy(r->tr_path, transcript_path(r->tr), sizeof(r->tr_path));
+	if (transcript_close(r->tr) == -1) {
+		ev = log_begin(r->lg, LV_WARN, "warn");
+		log_str(ev, "reason", "transcript");
+		log_str(ev, "path", r->tr_path);
+		log_str(ev, "error", strerror(errno));
+		log_end(r->lg, ev);
+	}
+	r->tr = NULL;
+}
+
 static void
 cleanup(struct run *r)
 {
@@ -1024,6 +1057,7 @@ run_main(const struct options *o, struct log *lg)
 		else if (prepare(&r) == 0)
 			attempts(&r);
 	}
+	close_transcript(&r);
 	warn_degraded(&r);
 	log_done(&r);
 	if (r.ledger[0] != '\0') {
