@@ -612,9 +612,17 @@ cooldown_gate(struct run *r)
 
 	for (;;) {
 		if (!r->state_ok ||
-		    cooldown_check(r->state_dir, clock_real_ms(), &cd) == -1 ||
-		    cd.kind == CD_NONE)
+		    cooldown_check(r->state_dir, clock_real_ms(), &cd) == -1)
 			return 0;
+		if (cd.kind == CD_NONE) {
+			if (cd.probe) {
+				ev = log_begin(r->lg, LV_WARN, "warn");
+				log_str(ev, "reason", "breaker_probe");
+				log_int(ev, "streak", cd.streak);
+				log_end(r->lg, ev);
+			}
+			return 0;
+		}
 		clock_iso(cd.until_ms, iso);
 		if (cd.kind == CD_BREAKER) {
 			set_end(r, ST_UNAVAILABLE, "circuit breaker open (%d "
@@ -625,11 +633,15 @@ cooldown_gate(struct run *r)
 			return -1;
 		}
 		wait = cd.until_ms - clock_real_ms();
-		if (r->deadline_at != 0 &&
-		    clock_mono_ms() + wait >= r->deadline_at) {
+		/* As for a reset time: no wait past what the schedule allows. */
+		if ((r->deadline_at != 0 &&
+		    clock_mono_ms() + wait >= r->deadline_at) ||
+		    (r->deadline_at == 0 && wait > r->o->backoff_max_ms *
+		    (r->o->retries - r->attempts))) {
 			r->reset_at = cd.until_ms / 1000;
 			set_end(r, ST_RATE_LIMITED, "shared rate-limit cooldown "
-			    "until %s is past the deadline; no request made", iso);
+			    "until %s is past the %s; no request made", iso,
+			    r->deadline_at != 0 ? "deadline" : "backoff schedule");
 			return -1;
 		}
 		ev = log_begin(r->lg, LV_WARN, "retry");

@@ -13,6 +13,10 @@ have_pc libbsd-overlay || need="$need libbsd-dev"
 have_pc libmd || need="$need libmd-dev"
 have_pc check || need="$need check"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
+# Reset times name IANA zones ("resets 3pm (Europe/Berlin)").
+[ -e /usr/share/zoneinfo/UTC ] || need="$need tzdata"
+# script(1) gives the live-status test a terminal.
+command -v script >/dev/null 2>&1 || need="$need bsdutils"
 command -v node >/dev/null 2>&1 || need="$need nodejs"
 command -v npm >/dev/null 2>&1 || need="$need npm"
 
