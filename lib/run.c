@@ -68,6 +68,9 @@ struct run {
 	bool		 state_ok;	/* the state dir exists */
 	int		 lock_fd;
 	bool		 wrote_output;
+	char		 out_path[PATH_MAX];	/* absolute, for the records */
+	const char	*missing[OPT_MAX_EXPECT];	/* --expect-tool, not called */
+	int		 nmissing;
 	struct output_info out_info;
 	char		 ledger[PATH_MAX + 16];	/* "": none */
 	bool		 ledger_warned;
@@ -401,19 +404,28 @@ tool_called(const struct run *r, const char *name)
 static bool
 expectations_met(struct run *r)
 {
-	char missing[160] = "";
+	char names[160] = "", called[160] = "none";
 
+	r->nmissing = 0;
 	for (size_t i = 0; i < r->o->n_expect_tool; i++) {
 		if (tool_called(r, r->o->expect_tool[i]))
 			continue;
-		if (missing[0] != '\0')
-			strlcat(missing, ",", sizeof(missing));
-		strlcat(missing, r->o->expect_tool[i], sizeof(missing));
+		if (r->nmissing > 0)
+			strlcat(names, ",", sizeof(names));
+		strlcat(names, r->o->expect_tool[i], sizeof(names));
+		r->missing[r->nmissing++] = r->o->expect_tool[i];
 	}
-	if (missing[0] == '\0')
+	if (r->nmissing == 0)
 		return true;
-	set_end(r, ST_EXPECTATION_FAILED, "expected tool not called: %s",
-	    missing);
+	for (int i = 0; i < r->ntools; i++) {
+		if (i == 0)
+			called[0] = '\0';
+		else
+			strlcat(called, ",", sizeof(called));
+		strlcat(called, r->tools[i], sizeof(called));
+	}
+	set_end(r, ST_EXPECTATION_FAILED, "expected tool not called: %s "
+	    "(called: %s)", names, called);
 	return false;
 }
 
@@ -565,6 +577,29 @@ log_retry(struct run *r, enum outcome oc, int64_t wait)
 	log_end(r->lg, ev);
 }
 
+/*
+ * The records name the file absolutely, so that `claudewrap-report
+ * --which` works from any directory: the directory resolved, the name
+ * as written (the file itself is never a link we followed).
+ */
+static void
+absolute_path(const char *path, char *out, size_t size)
+{
+	char dir[PATH_MAX], real[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	const char *base = slash != NULL ? slash + 1 : path;
+
+	if (slash == path)
+		strlcpy(dir, "/", sizeof(dir));
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash != NULL ?
+		    (int)(slash - path) : 1, slash != NULL ? path : ".");
+	if (realpath(dir, real) == NULL ||
+	    snprintf(out, size, "%s%s%s", real, strcmp(real, "/") ? "/" : "",
+	    base) >= (int)size)
+		strlcpy(out, path, size);
+}
+
 struct fill_ctx {
 	const struct run *r;
 };
@@ -592,8 +627,10 @@ deliver(struct run *r)
 	if (output_commit(r->o->output, fill_output, &ctx, &r->out_info) == -1)
 		set_end(r, ST_USAGE, "--output: %s: %s", r->o->output,
 		    strerror(errno));
-	else
+	else {
 		r->wrote_output = true;
+		absolute_path(r->o->output, r->out_path, sizeof(r->out_path));
+	}
 }
 
 /*
@@ -772,25 +809,19 @@ transcript_name(const struct run *r)
 static void
 open_state(struct run *r)
 {
-	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
 	const struct options *o = r->o;
 	cJSON *ev;
 
-	if (o->state_dir != NULL)
-		strlcpy(r->state_dir, o->state_dir, sizeof(r->state_dir));
-	else if (xdg != NULL && *xdg == '/')
-		snprintf(r->state_dir, sizeof(r->state_dir), "%s/claudewrap", xdg);
-	else if (home != NULL && *home != '\0')
-		snprintf(r->state_dir, sizeof(r->state_dir),
-		    "%s/.local/state/claudewrap", home);
 	if (o->ledger != NULL && strcmp(o->ledger, "off") != 0)
 		strlcpy(r->ledger, o->ledger, sizeof(r->ledger));
-	if (r->state_dir[0] == '\0')
-		return;
-	r->state_ok = ledger_open_dir(r->state_dir) == 0;
-	if (r->state_ok && o->ledger == NULL)
-		snprintf(r->ledger, sizeof(r->ledger), "%s/ledger.jsonl",
-		    r->state_dir);
+	if (ledger_state_dir(o->state_dir, r->state_dir,
+	    sizeof(r->state_dir)) == -1)
+		r->state_dir[0] = '\0';
+	else
+		r->state_ok = ledger_open_dir(r->state_dir) == 0;
+	if (r->state_ok && o->ledger == NULL &&
+	    ledger_path(r->state_dir, r->ledger, sizeof(r->ledger)) == -1)
+		r->ledger[0] = '\0';
 	if (!r->state_ok) {
 		ev = log_begin(r->lg, LV_WARN, "warn");
 		log_str(ev, "reason", "state_dir");
@@ -880,11 +911,15 @@ add_outcome(struct run *r, cJSON *obj)
 		log_int(obj, "signal", r->sig);
 	if (r->wrote_output && (out = cJSON_AddObjectToObject(obj,
 	    "output")) != NULL) {
-		log_str(out, "path", r->o->output);
+		log_str(out, "path", r->out_path);
 		log_int(out, "size", (int64_t)r->out_info.size);
 		log_str(out, "sha256", r->out_info.sha256);
 	}
-	add_names(obj, "tools", r->tools, r->ntools);
+	add_names(obj, "tools_called", r->tools, r->ntools);
+	add_names(obj, "expect_missing", (char *const *)r->missing, r->nmissing);
+	/* One request an attempt, and each retry the CLI made on its own. */
+	if (r->attempts > 0)
+		log_int(obj, "requests", r->attempts + r->cli_retries);
 	log_str(obj, "transcript", transcript_name(r));
 	if (r->detail[0] != '\0')
 		log_str(obj, "detail", r->detail);

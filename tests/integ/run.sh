@@ -3,6 +3,7 @@
 # Exit codes first, then the done line, then what is left alive.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+ROOT=$PWD
 CLAUDEWRAP=$(realpath "${CLAUDEWRAP:-build/asan/claudewrap}")
 FAKE=$(realpath "${FAKES:-build/fakes}")/fakeclaude
 export CLAUDEWRAP FAKE
@@ -272,6 +273,11 @@ t_stdout_epipe() {
 	( FAKE_MODE=ok cw -p hi 2> err; echo "rc=$?" > rc ) | true
 	[ "$(done_lines err)" -eq 1 ] && grep -q 'Broken pipe' err &&
 	    grep -q 'rc=125' rc
+}
+
+# claudewrap-report's own suite, counted here as one test.
+t_report_suite() {
+	CLAUDEWRAP=$CLAUDEWRAP FAKE=$FAKE "$ROOT/tests/integ/t_report.sh"
 }
 
 for t in $(declare -F | awk '$3 ~ /^t_/ { print $3 }'); do
