@@ -33,8 +33,8 @@ ASAN_OBJS  = $(LIB_SRCS:lib/%.c=build/asan/%.o)
 UNIT_BINS  = $(UNIT_SRCS:tests/unit/%.c=build/asan/%)
 FAKE_BINS  = $(FAKE_SRCS:tests/fakes/%.c=build/fakes/%)
 
-.PHONY: all deps check unit integ e2e demo install uninstall clean \
-	bench fuzz lint valgrind cli asan
+.PHONY: all deps check check-run unit integ e2e demo install uninstall \
+	clean bench fuzz lint valgrind cli asan
 .DEFAULT_GOAL := all
 
 all: claudewrap
@@ -84,6 +84,7 @@ check:
 check-run: build/asan/claudewrap $(UNIT_BINS) $(FAKE_BINS)
 	@scripts/install-cli.sh
 	@scripts/run-unit.sh $(UNIT_BINS)
+	@scripts/fuzz.sh replay
 	@CLAUDEWRAP=build/asan/claudewrap FAKES=build/fakes \
 	    tests/integ/run.sh
 	@CLAUDEWRAP=build/asan/claudewrap tests/e2e/run.sh
@@ -101,6 +102,17 @@ demo:
 	@$(MAKE) --no-print-directory claudewrap
 	@scripts/install-cli.sh
 	@scripts/demo.sh
+
+# The classifier under libFuzzer for FUZZ_SECONDS (default 60).
+fuzz:
+	@scripts/fuzz.sh run $(FUZZ_SECONDS)
+
+# The integration suite with claudewrap under memcheck.
+valgrind: claudewrap $(FAKE_BINS)
+	@scripts/valgrind.sh
+
+lint:
+	@scripts/lint.sh
 
 bench:
 	@scripts/deps.sh

@@ -925,6 +925,37 @@ add_outcome(struct run *r, cJSON *obj)
 		log_str(obj, "detail", r->detail);
 }
 
+/*
+ * "verbose": true in the user's settings makes the CLI's json mode print
+ * the array of every event, as --verbose does (observed with 2.1.197).
+ */
+static bool
+settings_verbose(void)
+{
+	const char *dir = getenv("CLAUDE_CONFIG_DIR"), *home = getenv("HOME");
+	char path[PATH_MAX], buf[65536];
+	cJSON *j;
+	ssize_t n;
+	bool v;
+	int fd;
+
+	if (dir != NULL && *dir != '\0')
+		snprintf(path, sizeof(path), "%s/settings.json", dir);
+	else if (home != NULL && *home != '\0')
+		snprintf(path, sizeof(path), "%s/.claude/settings.json", home);
+	else
+		return false;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n <= 0 || (j = cJSON_ParseWithLength(buf, (size_t)n)) == NULL)
+		return false;
+	v = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "verbose"));
+	cJSON_Delete(j);
+	return v;
+}
+
 /* Everything before the first attempt; -1 when the run ends here. */
 static int
 prepare(struct run *r)
@@ -947,6 +978,8 @@ prepare(struct run *r)
 		set_end(r, ST_USAGE, "%s", err);
 		return -1;
 	}
+	if (r->ca.user_format == PL_JSON && !r->ca.user_verbose)
+		r->ca.user_verbose = settings_verbose();
 	if (r->ca.fallback && !o->allow_fallback) {
 		set_end(r, ST_USAGE, "--fallback-model: refused (a silent model "
 		    "swap); pass --allow-fallback to allow it");

@@ -15,6 +15,8 @@ have_pc check || need="$need check"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 # Reset times name IANA zones ("resets 3pm (Europe/Berlin)").
 [ -e /usr/share/zoneinfo/UTC ] || need="$need tzdata"
+# Peak RSS in the tests and the benchmark.
+[ -x /usr/bin/time ] || need="$need time"
 # script(1) gives the live-status test a terminal.
 command -v script >/dev/null 2>&1 || need="$need bsdutils"
 command -v node >/dev/null 2>&1 || need="$need nodejs"
