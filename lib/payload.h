@@ -20,7 +20,13 @@ enum pl_format {
 	PL_STREAM,	/* stream-json: one event per line */
 };
 
-/* Events of interest in a stream, handed to the hook as they are read. */
+/*
+ * Events of interest in a stream, handed to the hook as they are read:
+ * PLE_EVENT for every line that parsed as a JSON object, then, for the
+ * lines of interest, their own kind (PLE_TOOL_USE once per tool_use
+ * block). Only PL_STREAM calls the hook. Every pointer in a pl_event is
+ * valid only during the call; fields a kind does not set are 0 or NULL.
+ */
 enum pl_event_kind {
 	PLE_EVENT,	/* any complete line that parsed (liveness) */
 	PLE_INIT,	/* system/init: model, session */
@@ -76,21 +82,35 @@ struct pl_end {
 struct verdict {
 	enum outcome	 oc;
 	char		 detail[256];	/* short reason for the log, no prompt */
-	int64_t		 reset_at;	/* epoch seconds a limit resets, 0 unknown */
+	int64_t		 reset_at;	/* epoch seconds a limit resets, 0 unknown
+					   (or named only in prose: retry.c) */
 	bool		 have_result;
-	int64_t		 result_off;	/* the result line (STREAM) */
+	int64_t		 result_off;	/* the last result line (STREAM; else 0) */
 	size_t		 result_len;	/* without its newline */
 	struct pl_usage	 usage;
 };
 
 struct payload;
 
+/* NULL when out of memory. The hook may be NULL. */
 struct payload	*payload_new(enum pl_format, pl_hook *, void *ctx);
 void		 payload_free(struct payload *);
+/*
+ * stdout bytes as they arrive, in any chunks. 0, or -1 with errno:
+ * ENOMEM, or EFBIG for PL_JSON output over 128 MiB (json is one value
+ * and must be held whole; stream lines over that are skipped instead).
+ */
 int		 payload_feed(struct payload *, const char *, size_t);
+/* A type:"result" line was read (PL_STREAM; PL_JSON after judging). */
 bool		 payload_has_result(const struct payload *);
+/* May be called again, with the same or another end. */
 void		 payload_judge(struct payload *, const struct pl_end *,
 		    struct verdict *);
+/*
+ * The `result` string of the last result, NUL-terminated, its length in
+ * *len; NULL (and 0) if none, if not a string, and always for PL_TEXT.
+ * PL_JSON knows it only after payload_judge. Valid until payload_free.
+ */
 const char	*payload_result_text(const struct payload *, size_t *);
 
 #endif

@@ -1,0 +1,1404 @@
+/*
+ * Unit tests of the payload classifier. The CLI outputs below are the
+ * ones recorded in claude-cli-facts.md (section 2 and its stream-json
+ * table, section 3's api_retry lines, section 4's usage-limit texts,
+ * section 7's model_fallback line), byte for byte where the facts give
+ * them.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "payload.h"
+#include "status.h"
+
+#define SESSION	"0b7c5a1e-2f4d-4e8a-9c3b-1d2e3f4a5b6c"
+#define UUID	"9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
+
+#define INIT \
+	"{\"type\":\"system\",\"subtype\":\"init\",\"cwd\":\"/tmp/w\"," \
+	"\"session_id\":\"" SESSION "\",\"tools\":[\"Bash\",\"Read\"]," \
+	"\"mcp_servers\":[{\"name\":\"stub\",\"status\":\"connected\"}]," \
+	"\"model\":\"claude-opus-4-8[1m]\",\"permissionMode\":\"default\"," \
+	"\"apiKeySource\":\"ANTHROPIC_API_KEY\"," \
+	"\"claude_code_version\":\"2.1.197\",\"uuid\":\"" UUID "\"}\n"
+
+#define ASSISTANT_TEXT(t) \
+	"{\"type\":\"assistant\",\"message\":{\"id\":\"msg_1\"," \
+	"\"type\":\"message\",\"role\":\"assistant\"," \
+	"\"model\":\"claude-opus-4-8\",\"content\":[{\"type\":\"text\"," \
+	"\"text\":\"" t "\"}],\"stop_reason\":\"end_turn\"," \
+	"\"usage\":{\"input_tokens\":11,\"output_tokens\":7}}," \
+	"\"parent_tool_use_id\":null,\"session_id\":\"" SESSION "\"," \
+	"\"uuid\":\"" UUID "\"}\n"
+
+/* The synthetic assistant line of an API error (stream-json table). */
+#define ASSISTANT_ERR(kind, t) \
+	"{\"type\":\"assistant\",\"message\":{\"id\":\"" UUID "\"," \
+	"\"model\":\"<synthetic>\",\"role\":\"assistant\"," \
+	"\"stop_reason\":\"stop_sequence\",\"type\":\"message\"," \
+	"\"content\":[{\"type\":\"text\",\"text\":\"" t "\"}]}," \
+	"\"parent_tool_use_id\":null,\"session_id\":\"" SESSION "\"," \
+	"\"uuid\":\"" UUID "\",\"error\":\"" kind "\"}\n"
+
+#define SYNTHETIC_USER \
+	"{\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":" \
+	"[{\"type\":\"text\",\"text\":\"[Your previous response had no " \
+	"visible output. Please continue and produce a user-visible " \
+	"response.]\"}]},\"isSynthetic\":true,\"session_id\":\"" SESSION \
+	"\",\"uuid\":\"" UUID "\"}\n"
+
+#define TOOL_TURN \
+	"{\"type\":\"assistant\",\"message\":{\"id\":\"msg_2\"," \
+	"\"type\":\"message\",\"role\":\"assistant\",\"model\":" \
+	"\"claude-opus-4-8\",\"content\":[{\"type\":\"tool_use\"," \
+	"\"id\":\"toolu_01\",\"name\":\"Bash\",\"input\":{\"command\":" \
+	"\"echo hi\"}}],\"stop_reason\":\"tool_use\"},\"parent_tool_use_id\"" \
+	":null,\"session_id\":\"" SESSION "\",\"uuid\":\"" UUID "\"}\n" \
+	"{\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":[{" \
+	"\"tool_use_id\":\"toolu_01\",\"type\":\"tool_result\",\"content\":" \
+	"\"hi\",\"is_error\":false}]},\"session_id\":\"" SESSION "\"," \
+	"\"uuid\":\"" UUID "\"}\n"
+
+#define USAGE_ZERO \
+	"\"usage\":{\"input_tokens\":0,\"cache_creation_input_tokens\":0," \
+	"\"cache_read_input_tokens\":0,\"output_tokens\":0," \
+	"\"server_tool_use\":{\"web_search_requests\":0," \
+	"\"web_fetch_requests\":0},\"service_tier\":\"standard\"}"
+
+#define SUCCESS(text, turns) \
+	"{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false," \
+	"\"api_error_status\":null,\"duration_ms\":399," \
+	"\"duration_api_ms\":45,\"ttft_ms\":389,\"num_turns\":" turns "," \
+	"\"result\":\"" text "\",\"stop_reason\":\"end_turn\"," \
+	"\"session_id\":\"" SESSION "\",\"total_cost_usd\":0.00023," \
+	"\"usage\":{\"input_tokens\":11,\"cache_creation_input_tokens\":0," \
+	"\"cache_read_input_tokens\":0,\"output_tokens\":7," \
+	"\"server_tool_use\":{\"web_search_requests\":0," \
+	"\"web_fetch_requests\":0},\"service_tier\":\"standard\"," \
+	"\"cache_creation\":{\"ephemeral_1h_input_tokens\":0," \
+	"\"ephemeral_5m_input_tokens\":0},\"inference_geo\":\"\"," \
+	"\"iterations\":[],\"speed\":\"standard\"},\"modelUsage\":{" \
+	"\"claude-opus-4-8[1m]\":{\"inputTokens\":11,\"outputTokens\":7," \
+	"\"cacheReadInputTokens\":0,\"cacheCreationInputTokens\":0," \
+	"\"webSearchRequests\":0,\"costUSD\":0.00023," \
+	"\"contextWindow\":1000000,\"maxOutputTokens\":64000}}," \
+	"\"permission_denials\":[],\"terminal_reason\":\"completed\"," \
+	"\"fast_mode_state\":\"off\",\"uuid\":\"" UUID "\"}"
+
+/* Every API error: subtype success, is_error true (facts section 2). */
+#define ERR_RESULT(status, text, tr) \
+	"{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":true," \
+	"\"api_error_status\":" status ",\"duration_ms\":120," \
+	"\"duration_api_ms\":0,\"num_turns\":1,\"result\":\"" text "\"," \
+	"\"stop_reason\":\"stop_sequence\",\"session_id\":\"" SESSION "\"," \
+	"\"total_cost_usd\":0," USAGE_ZERO ",\"modelUsage\":{}," \
+	"\"permission_denials\":[],\"terminal_reason\":\"" tr "\"," \
+	"\"fast_mode_state\":\"off\",\"uuid\":\"" UUID "\"}"
+
+#define MAX_TURNS \
+	"{\"type\":\"result\",\"subtype\":\"error_max_turns\"," \
+	"\"duration_ms\":536,\"duration_api_ms\":175,\"is_error\":true," \
+	"\"num_turns\":2,\"stop_reason\":\"tool_use\",\"session_id\":\"" \
+	SESSION "\",\"total_cost_usd\":0.00023," USAGE_ZERO "," \
+	"\"modelUsage\":{\"claude-opus-4-8[1m]\":{\"inputTokens\":20," \
+	"\"outputTokens\":9}},\"permission_denials\":[]," \
+	"\"terminal_reason\":\"max_turns\",\"fast_mode_state\":\"off\"," \
+	"\"uuid\":\"" UUID "\",\"errors\":[\"Reached maximum number of " \
+	"turns (1)\"]}"
+
+#define SIGINT_RESULT \
+	"{\"type\":\"result\",\"subtype\":\"error_during_execution\"," \
+	"\"duration_ms\":800,\"duration_api_ms\":300,\"is_error\":true," \
+	"\"num_turns\":2,\"stop_reason\":null,\"session_id\":\"" SESSION \
+	"\",\"total_cost_usd\":0," USAGE_ZERO ",\"modelUsage\":{}," \
+	"\"permission_denials\":[],\"terminal_reason\":" \
+	"\"aborted_streaming\",\"fast_mode_state\":\"off\",\"uuid\":\"" \
+	UUID "\",\"errors\":[\"[ede_diagnostic] result_type=user " \
+	"last_content_type=n/a stop_reason=null\"]}"
+
+#define TAIL "This is a server-side issue, usually temporary — try " \
+	"again in a moment. If it persists, check your inference gateway " \
+	"(127.0.0.1:18080)."
+#define T429 "API Error: Request rejected (429) · This request would " \
+	"exceed your account's rate limit. Please try again later."
+#define TOAUTH "You've hit your session limit · resets 10:16am (UTC)"
+#define T529 "API Error: 529 Overloaded. " TAIL
+#define T500 "API Error: 500 Internal server error. " TAIL
+#define T503 "API Error: 503 Service unavailable. " TAIL
+#define T401 "Invalid API key · Fix external API key"
+#define T403 "Failed to authenticate. API Error: 403 Request not allowed"
+#define T400 "Prompt is too long · the request is ~250000 tokens " \
+	"(limit 200000) but this conversation is only ~1535 tokens — the " \
+	"rest is system prompt, tool definitions, and attachment content. " \
+	"A single-exchange conversation cannot be compacted; reduce " \
+	"attached files/tools or start with less context."
+#define T404 "There's an issue with the selected model " \
+	"(claude-opus-4-8[1m]). It may not exist or you may not have " \
+	"access to it. Run --model to pick a different model."
+#define TSSE "API Error: API returned an empty or malformed response " \
+	"(HTTP 200) — check for a proxy or gateway intercepting the request"
+#define TRESET "API Error: Unable to connect to API (ECONNRESET)"
+#define TREFUSED "API Error: Unable to connect to API (ConnectionRefused)"
+#define TTIMEOUT "Request timed out"
+#define TLOGIN "Not logged in · Please run /login"
+
+#define OK_JTEXT "Line one\\nLigne deux: héllo ✓ 日本\\n"
+#define OK_TEXT "Line one\nLigne deux: héllo ✓ 日本\n"
+
+/* One row of the outcome table of claude-cli-facts.md section 2. */
+struct row {
+	const char	*name;
+	const char	*events;	/* stream lines before the result */
+	const char	*result;	/* the result object, no newline */
+	const char	*text;		/* what text mode prints */
+	int		 exit;
+	enum outcome	 oc;
+	const char	*detail;	/* the detail must contain this */
+};
+
+#define API_ROW(name, st, t, tr, kind, oc, det) \
+	{ name, INIT ASSISTANT_ERR(kind, t), ERR_RESULT(st, t, tr), t "\n", \
+	    1, oc, det }
+#define API_ROW_NOKIND(name, st, t, oc, det) \
+	{ name, INIT, ERR_RESULT(st, t, "completed"), t "\n", 1, oc, det }
+
+static const struct row rows[] = {
+	{ "ok", INIT ASSISTANT_TEXT(OK_JTEXT), SUCCESS(OK_JTEXT, "1"),
+	    OK_TEXT, 0, OC_OK, NULL },
+	{ "empty", INIT SYNTHETIC_USER, SUCCESS("", "2"), "\n", 0,
+	    OC_EMPTY, "empty" },
+	{ "whitespace", INIT SYNTHETIC_USER, SUCCESS("  \\n\\t \\n", "2"),
+	    "  \n\t \n", 0, OC_EMPTY, "white space" },
+	API_ROW("429", "429", T429, "completed", "rate_limit",
+	    OC_RATE_LIMIT, "api_error_status=429"),
+	API_ROW("429-oauth", "429", TOAUTH, "completed", "rate_limit",
+	    OC_RATE_LIMIT, "You've hit your session limit"),
+	API_ROW("529", "529", T529, "completed", "server_error",
+	    OC_OVERLOADED, "api_error_status=529"),
+	API_ROW("500", "500", T500, "completed", "server_error",
+	    OC_SERVER, "api_error_status=500"),
+	API_ROW("503", "503", T503, "completed", "server_error",
+	    OC_SERVER, "API Error: 503 Service unavailable"),
+	API_ROW("401", "401", T401, "completed", "authentication_failed",
+	    OC_AUTH, "api_error_status=401"),
+	API_ROW("403", "403", T403, "completed", "authentication_failed",
+	    OC_AUTH, "api_error_status=403"),
+	API_ROW("400-too-long", "400", T400, "prompt_too_long",
+	    "invalid_request", OC_ERROR, "terminal_reason=prompt_too_long"),
+	API_ROW("404", "404", T404, "completed", "model_not_found",
+	    OC_ERROR, "api_error_status=404"),
+	API_ROW("sse-error", "null", TSSE, "completed", "unknown",
+	    OC_SERVER, "is_error"),
+	API_ROW("econnreset", "null", TRESET, "completed", "server_error",
+	    OC_NETWORK, "ECONNRESET"),
+	API_ROW("refused", "null", TREFUSED, "completed", "server_error",
+	    OC_NETWORK, "ConnectionRefused"),
+	API_ROW_NOKIND("request-timeout", "null", TTIMEOUT, OC_NETWORK,
+	    "Request timed out"),
+	API_ROW("not-logged-in", "null", TLOGIN, "completed",
+	    "authentication_failed", OC_AUTH, "Not logged in"),
+	{ "max-turns", INIT TOOL_TURN, MAX_TURNS,
+	    "Error: Reached max turns (1)", 1, OC_ERROR,
+	    "subtype=error_max_turns" },
+	{ "sigint", INIT, SIGINT_RESULT, "Execution error", 0, OC_ERROR,
+	    "terminal_reason=aborted_streaming" },
+};
+#define NROWS	((int)(sizeof(rows) / sizeof(rows[0])))
+
+static const struct pl_end end_ok = { .exited = true, .exit_code = 0 };
+static const struct pl_end end_1 = { .exited = true, .exit_code = 1 };
+static const struct pl_end end_143 = { .exited = true, .exit_code = 143 };
+static const struct pl_end end_kill = { .exited = false, .term_sig = 9 };
+static const struct pl_end end_timeout = { .exited = false, .term_sig = 9,
+	.timed_out = true };
+
+static struct pl_end
+end_code(int code)
+{
+	struct pl_end e = { .exited = true, .exit_code = code };
+
+	return e;
+}
+
+/* What the hook saw, copied: its pointers die with the call. */
+#define MAXEV	64
+struct seen {
+	enum pl_event_kind kind;
+	char		 line[1024];
+	size_t		 line_len;
+	int64_t		 line_off;
+	char		 model[128], session[64], from_model[128];
+	char		 tool[64], skill[64], error[32], limit_status[32];
+	int		 retry_attempt, retry_max, error_status;
+	double		 retry_delay_ms;
+	int64_t		 resets_at;
+	bool		 had_result;
+};
+
+struct rec {
+	struct payload	*p;
+	int		 n;
+	int		 dropped;
+	struct seen	 ev[MAXEV];
+};
+
+static void
+cp(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src != NULL ? src : "<null>");
+}
+
+static void
+record(void *ctx, const struct pl_event *ev)
+{
+	struct rec *r = ctx;
+	struct seen *s;
+
+	if (r->n == MAXEV) {
+		r->dropped++;
+		return;
+	}
+	s = &r->ev[r->n++];
+	s->kind = ev->kind;
+	s->line_len = ev->line_len;
+	s->line_off = ev->line_off;
+	if (ev->line_len < sizeof(s->line)) {
+		memcpy(s->line, ev->line, ev->line_len);
+		s->line[ev->line_len] = '\0';
+	}
+	cp(s->model, sizeof(s->model), ev->model);
+	cp(s->session, sizeof(s->session), ev->session);
+	cp(s->from_model, sizeof(s->from_model), ev->from_model);
+	cp(s->tool, sizeof(s->tool), ev->tool);
+	cp(s->skill, sizeof(s->skill), ev->skill);
+	cp(s->error, sizeof(s->error), ev->error);
+	cp(s->limit_status, sizeof(s->limit_status), ev->limit_status);
+	s->retry_attempt = ev->retry_attempt;
+	s->retry_max = ev->retry_max;
+	s->error_status = ev->error_status;
+	s->retry_delay_ms = ev->retry_delay_ms;
+	s->resets_at = ev->resets_at;
+	s->had_result = r->p != NULL && payload_has_result(r->p);
+}
+
+/* Feeds s in pieces of `chunk` bytes (0: all at once) and judges. */
+static struct payload *
+run_fmt(enum pl_format fmt, const char *s, size_t n, size_t chunk,
+    const struct pl_end *end, struct verdict *v, struct rec *r)
+{
+	struct payload *p = payload_new(fmt, r != NULL ? record : NULL, r);
+
+	ck_assert_ptr_nonnull(p);
+	if (r != NULL) {
+		memset(r, 0, sizeof(*r));
+		r->p = p;
+	}
+	if (chunk == 0)
+		chunk = n > 0 ? n : 1;
+	for (size_t i = 0; i < n; i += chunk)
+		ck_assert_int_eq(payload_feed(p, s + i,
+		    n - i < chunk ? n - i : chunk), 0);
+	payload_judge(p, end, v);
+	return p;
+}
+
+static enum outcome
+judge1(enum pl_format fmt, const char *s, const struct pl_end *end,
+    struct verdict *v)
+{
+	struct payload *p = run_fmt(fmt, s, strlen(s), 0, end, v, NULL);
+
+	payload_free(p);
+	return v->oc;
+}
+
+static const char *
+ocw(enum outcome oc)
+{
+	return outcome_word(oc);
+}
+
+#define ck_oc(got, want, what) \
+	ck_assert_msg((got) == (want), "%s: got %s, want %s", (what), \
+	    ocw(got), ocw(want))
+
+static char *
+cat3(const char *a, const char *b, const char *c)
+{
+	size_t na = strlen(a), nb = strlen(b), nc = strlen(c);
+	char *s = malloc(na + nb + nc + 1);
+
+	ck_assert_ptr_nonnull(s);
+	memcpy(s, a, na);
+	memcpy(s + na, b, nb);
+	memcpy(s + na + nb, c, nc);
+	s[na + nb + nc] = '\0';
+	return s;
+}
+
+static struct pl_end
+row_end(const struct row *r)
+{
+	return end_code(r->exit);
+}
+
+/* ---- the outcome table, in each of the three formats ---- */
+
+START_TEST(table_stream)
+{
+	const struct row *r = &rows[_i];
+	char *s = cat3(r->events, r->result, "\n");
+	struct pl_end end = row_end(r);
+	struct verdict v;
+	struct rec rec;
+	struct payload *p = run_fmt(PL_STREAM, s, strlen(s), 0, &end, &v,
+	    &rec);
+
+	ck_oc(v.oc, r->oc, r->name);
+	ck_assert(v.have_result);
+	if (r->detail != NULL)
+		ck_assert_msg(strstr(v.detail, r->detail) != NULL,
+		    "%s: detail '%s' lacks '%s'", r->name, v.detail, r->detail);
+	/* The result line's exact bytes, for json delivery. */
+	ck_assert_uint_eq(v.result_len, strlen(r->result));
+	ck_assert_int_eq(v.result_off, (int64_t)strlen(r->events));
+	ck_assert(memcmp(s + v.result_off, r->result, v.result_len) == 0);
+	ck_assert_str_eq(v.usage.session, SESSION);
+	/* The last event the hook saw is the result, and it was kept. */
+	ck_assert_int_ge(rec.n, 2);
+	ck_assert_int_eq(rec.ev[rec.n - 1].kind, PLE_RESULT);
+	ck_assert(rec.ev[rec.n - 1].had_result);
+	ck_assert_int_eq(rec.ev[rec.n - 2].kind, PLE_EVENT);
+	ck_assert_int_eq(rec.ev[rec.n - 2].line_off, v.result_off);
+	payload_free(p);
+	free(s);
+}
+END_TEST
+
+START_TEST(table_json)
+{
+	const struct row *r = &rows[_i];
+	char *s = cat3(r->result, "\n", "");
+	struct pl_end end = row_end(r);
+	struct verdict v;
+
+	ck_oc(judge1(PL_JSON, s, &end, &v), r->oc, r->name);
+	ck_assert(v.have_result);
+	if (r->detail != NULL)
+		ck_assert_msg(strstr(v.detail, r->detail) != NULL,
+		    "%s: detail '%s' lacks '%s'", r->name, v.detail, r->detail);
+	free(s);
+}
+END_TEST
+
+/* json with --verbose: the stream's events as one array. */
+START_TEST(table_json_verbose)
+{
+	const struct row *r = &rows[_i];
+	size_t n = strlen(r->events);
+	char *ev = strdup(r->events), *s;
+	struct pl_end end = row_end(r);
+	struct verdict v;
+
+	ck_assert_ptr_nonnull(ev);
+	for (size_t i = 0; i < n; i++)
+		if (ev[i] == '\n')
+			ev[i] = ',';
+	s = cat3("[", ev, r->result);
+	free(ev);
+	ev = cat3(s, "]\n", "");
+	ck_oc(judge1(PL_JSON, ev, &end, &v), r->oc, r->name);
+	ck_assert(v.have_result);
+	ck_assert_str_eq(v.usage.session, SESSION);
+	free(ev);
+	free(s);
+}
+END_TEST
+
+START_TEST(table_text)
+{
+	const struct row *r = &rows[_i];
+	struct pl_end end = row_end(r);
+	struct verdict v;
+	struct payload *p = run_fmt(PL_TEXT, r->text, strlen(r->text), 0,
+	    &end, &v, NULL);
+	size_t len = 99;
+
+	ck_oc(v.oc, r->oc, r->name);
+	/* Text is delivered from the spool as it is. */
+	ck_assert_ptr_null(payload_result_text(p, &len));
+	ck_assert_uint_eq(len, 0);
+	ck_assert(!v.have_result);
+	payload_free(p);
+}
+END_TEST
+
+/* A usage limit is a usage limit whatever the exit code says. */
+START_TEST(table_text_exit0_errors)
+{
+	static const char *const texts[] = {
+		T429 "\n", T529 "\n", TRESET "\n", TLOGIN "\n",
+		"Error: Reached max turns (1)", "Execution error",
+		TOAUTH "\n", T400 "\n", "Request timed out",
+	};
+	static const enum outcome want[] = {
+		OC_RATE_LIMIT, OC_OVERLOADED, OC_NETWORK, OC_AUTH,
+		OC_ERROR, OC_ERROR, OC_RATE_LIMIT, OC_ERROR, OC_NETWORK,
+	};
+	struct verdict v;
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		ck_oc(judge1(PL_TEXT, texts[i], &end_ok, &v), want[i],
+		    texts[i]);
+}
+END_TEST
+
+/* ---- chunking ---- */
+
+static void
+same_verdict(const struct verdict *a, const struct verdict *b, size_t at)
+{
+	ck_assert_msg(a->oc == b->oc, "split %zu: %s vs %s", at, ocw(a->oc),
+	    ocw(b->oc));
+	ck_assert_str_eq(a->detail, b->detail);
+	ck_assert_int_eq(a->have_result, b->have_result);
+	ck_assert_int_eq(a->result_off, b->result_off);
+	ck_assert_uint_eq(a->result_len, b->result_len);
+	ck_assert_int_eq(a->reset_at, b->reset_at);
+	ck_assert_str_eq(a->usage.model, b->usage.model);
+	ck_assert_str_eq(a->usage.session, b->usage.session);
+	ck_assert_int_eq(a->usage.output_tokens, b->usage.output_tokens);
+}
+
+static void
+same_events(const struct rec *a, const struct rec *b, size_t at)
+{
+	ck_assert_msg(a->n == b->n, "split %zu: %d vs %d events", at, a->n,
+	    b->n);
+	for (int i = 0; i < a->n; i++) {
+		ck_assert_int_eq(a->ev[i].kind, b->ev[i].kind);
+		ck_assert_int_eq(a->ev[i].line_off, b->ev[i].line_off);
+		ck_assert_uint_eq(a->ev[i].line_len, b->ev[i].line_len);
+		ck_assert_str_eq(a->ev[i].line, b->ev[i].line);
+		ck_assert_str_eq(a->ev[i].tool, b->ev[i].tool);
+	}
+}
+
+static const char chunk_stream[] =
+    INIT
+    "{\"type\":\"system\",\"subtype\":\"api_retry\",\"attempt\":1,"
+    "\"max_retries\":10,\"retry_delay_ms\":563.16,\"error_status\":529,"
+    "\"error\":\"overloaded\",\"session_id\":\"" SESSION "\"}\n"
+    TOOL_TURN
+    ASSISTANT_TEXT(OK_JTEXT)
+    SUCCESS(OK_JTEXT, "2") "\n";
+
+START_TEST(chunks_every_split)
+{
+	size_t n = strlen(chunk_stream);
+	struct verdict whole, v;
+	static struct rec rw, r;
+	struct payload *p;
+
+	p = run_fmt(PL_STREAM, chunk_stream, n, 0, &end_ok, &whole, &rw);
+	payload_free(p);
+	ck_oc(whole.oc, OC_OK, "whole");
+	/* 6 lines, and init, api_retry, tool_use, result. */
+	ck_assert_int_eq(rw.n, 10);
+	ck_assert_int_eq(rw.ev[9].kind, PLE_RESULT);
+	ck_assert_int_eq(rw.ev[5].kind, PLE_TOOL_USE);
+	/* Byte by byte. */
+	p = run_fmt(PL_STREAM, chunk_stream, n, 1, &end_ok, &v, &r);
+	payload_free(p);
+	same_verdict(&whole, &v, 1);
+	same_events(&rw, &r, 1);
+	/* Two pieces, split at every byte (inside UTF-8 sequences too). */
+	for (size_t at = 1; at < n; at++) {
+		p = payload_new(PL_STREAM, record, &r);
+		memset(&r, 0, sizeof(r));
+		r.p = p;
+		ck_assert_int_eq(payload_feed(p, chunk_stream, at), 0);
+		ck_assert_int_eq(payload_feed(p, chunk_stream + at, n - at), 0);
+		payload_judge(p, &end_ok, &v);
+		same_verdict(&whole, &v, at);
+		same_events(&rw, &r, at);
+		payload_free(p);
+	}
+}
+END_TEST
+
+START_TEST(chunks_other_formats)
+{
+	static const char json[] = SUCCESS(OK_JTEXT, "1") "\n";
+	static const char text[] = TOAUTH "\n";
+	struct verdict whole, v;
+	struct payload *p;
+
+	for (int f = 0; f < 2; f++) {
+		enum pl_format fmt = f == 0 ? PL_JSON : PL_TEXT;
+		const char *s = f == 0 ? json : text;
+		size_t n = strlen(s);
+		struct pl_end end = f == 0 ? end_ok : end_1;
+
+		p = run_fmt(fmt, s, n, 0, &end, &whole, NULL);
+		payload_free(p);
+		ck_oc(whole.oc, f == 0 ? OC_OK : OC_RATE_LIMIT, "whole");
+		for (size_t c = 1; c < 9; c++) {
+			p = run_fmt(fmt, s, n, c, &end, &v, NULL);
+			same_verdict(&whole, &v, c);
+			payload_free(p);
+		}
+	}
+}
+END_TEST
+
+/* ---- streams with and without a result ---- */
+
+START_TEST(result_then_garbage)
+{
+	static const char s[] = INIT SUCCESS(OK_JTEXT, "1")
+	    "\nnot json at all\n{\"type\":\"resu";
+	struct verdict v;
+	struct payload *p = run_fmt(PL_STREAM, s, strlen(s), 0, &end_ok, &v,
+	    NULL);
+	size_t len;
+	const char *t = payload_result_text(p, &len);
+
+	ck_oc(v.oc, OC_OK, "result then garbage");
+	ck_assert_int_eq(v.result_off, (int64_t)strlen(INIT));
+	ck_assert_uint_eq(v.result_len, strlen(SUCCESS(OK_JTEXT, "1")));
+	ck_assert_ptr_nonnull(t);
+	ck_assert_uint_eq(len, strlen(OK_TEXT));
+	ck_assert(memcmp(t, OK_TEXT, len) == 0);
+	payload_free(p);
+}
+END_TEST
+
+START_TEST(no_result)
+{
+	static const char s[] = INIT ASSISTANT_TEXT("partial");
+	struct verdict v;
+
+	ck_oc(judge1(PL_STREAM, s, &end_ok, &v), OC_BAD_PAYLOAD, "exit 0");
+	ck_assert_str_eq(v.detail, "no result event");
+	ck_assert(!v.have_result);
+	/* What is known still reaches the done line. */
+	ck_assert_str_eq(v.usage.model, "claude-opus-4-8[1m]");
+	ck_assert_str_eq(v.usage.session, SESSION);
+	ck_assert(!v.usage.have);
+	ck_oc(judge1(PL_STREAM, s, &end_1, &v), OC_ERROR, "exit 1");
+	ck_assert_str_eq(v.detail, "exit=1, no result event");
+	/* SIGTERM: the CLI exits 143, no result line (facts section 5). */
+	ck_oc(judge1(PL_STREAM, s, &end_143, &v), OC_ERROR, "exit 143");
+	ck_oc(judge1(PL_STREAM, s, &end_kill, &v), OC_ERROR, "SIGKILL");
+	ck_assert_str_eq(v.detail, "signal=9, no result event");
+	ck_oc(judge1(PL_STREAM, s, &end_timeout, &v), OC_TIMEOUT, "timeout");
+	ck_oc(judge1(PL_STREAM, "", &end_ok, &v), OC_BAD_PAYLOAD, "empty");
+	ck_assert_str_eq(v.detail, "no output, no result event");
+	ck_oc(judge1(PL_STREAM, "", &end_1, &v), OC_ERROR, "empty exit 1");
+}
+END_TEST
+
+START_TEST(unparseable_only)
+{
+	struct verdict v;
+
+	ck_oc(judge1(PL_STREAM, "Hello there\nsecond line\n", &end_ok, &v),
+	    OC_BAD_PAYLOAD, "text in stream");
+	ck_assert_str_eq(v.detail, "unparseable output, no result event");
+	/* A JSON value that is not an object is no event either. */
+	ck_oc(judge1(PL_STREAM, "[1,2]\n\"x\"\n42\n", &end_ok, &v),
+	    OC_BAD_PAYLOAD, "non-objects");
+	ck_assert_str_eq(v.detail, "unparseable output, no result event");
+	/* An object with garbage after it on its line is not an event. */
+	ck_oc(judge1(PL_STREAM, SUCCESS("hi", "1") "x\n", &end_ok, &v),
+	    OC_BAD_PAYLOAD, "trailing garbage");
+	/* The CLI's own error printed where JSON was expected. */
+	ck_oc(judge1(PL_STREAM, TREFUSED "\n", &end_1, &v), OC_NETWORK,
+	    "error text in stream");
+	ck_oc(judge1(PL_JSON, T429 "\n", &end_1, &v), OC_RATE_LIMIT,
+	    "error text in json");
+	ck_oc(judge1(PL_JSON, "Hello\n", &end_1, &v), OC_ERROR,
+	    "garbage json, exit 1");
+	ck_oc(judge1(PL_JSON, "Hello\n", &end_ok, &v), OC_BAD_PAYLOAD,
+	    "garbage json, exit 0");
+}
+END_TEST
+
+START_TEST(result_then_hang)
+{
+	static const char s[] = INIT SUCCESS(OK_JTEXT, "1") "\n";
+	static const char e[] = INIT ERR_RESULT("529", T529, "completed") "\n";
+	struct pl_end term = { .exited = true, .exit_code = 143,
+		.timed_out = true };
+	struct verdict v;
+
+	ck_oc(judge1(PL_STREAM, s, &end_timeout, &v), OC_OK, "killed");
+	ck_assert(v.have_result);
+	ck_oc(judge1(PL_STREAM, s, &term, &v), OC_OK, "exit 143 after kill");
+	ck_oc(judge1(PL_STREAM, e, &end_timeout, &v), OC_OVERLOADED,
+	    "error result then hang");
+	ck_oc(judge1(PL_JSON, SUCCESS("a", "1"), &end_timeout, &v), OC_OK,
+	    "json then hang");
+}
+END_TEST
+
+START_TEST(is_error_exit0)
+{
+	static const char r[] = "{\"type\":\"result\",\"subtype\":\"success\","
+	    "\"is_error\":true,\"result\":\"Something went wrong\"}";
+	struct verdict v;
+
+	ck_oc(judge1(PL_JSON, r, &end_ok, &v), OC_ERROR, "is_error exit 0");
+	ck_assert_str_eq(v.detail, "is_error: Something went wrong");
+	ck_oc(judge1(PL_STREAM, r, &end_ok, &v), OC_ERROR, "stream");
+}
+END_TEST
+
+START_TEST(max_turns_older_cli)
+{
+	static const char r[] = "{\"type\":\"result\","
+	    "\"subtype\":\"error_max_turns\",\"is_error\":false,"
+	    "\"num_turns\":3,\"result\":\"I was in the middle of it\"}";
+	struct verdict v;
+
+	ck_oc(judge1(PL_JSON, r, &end_ok, &v), OC_ERROR, "exit 0");
+	ck_assert_str_eq(v.detail, "subtype=error_max_turns");
+	ck_oc(judge1(PL_STREAM, r, &end_1, &v), OC_ERROR, "exit 1");
+	ck_assert_str_eq(v.detail, "subtype=error_max_turns exit=1");
+}
+END_TEST
+
+START_TEST(nonzero_exit_with_success)
+{
+	static const char r[] = SUCCESS("The secret answer", "1");
+	struct verdict v;
+
+	ck_oc(judge1(PL_JSON, r, &end_1, &v), OC_ERROR, "exit 1");
+	/* Never the answer in the log. */
+	ck_assert_ptr_null(strstr(v.detail, "secret"));
+	ck_assert_str_eq(v.detail, "exit=1");
+}
+END_TEST
+
+START_TEST(result_missing_or_odd)
+{
+	static const char s[] = "{\"type\":\"result\",\"subtype\":"
+	    "\"success\",\"is_error\":false}\n";
+	struct verdict v;
+	struct payload *p;
+	size_t len = 7;
+
+	p = run_fmt(PL_STREAM, s, strlen(s), 0, &end_ok, &v, NULL);
+	ck_oc(v.oc, OC_EMPTY, "missing");
+	ck_assert_str_eq(v.detail, "result has no text");
+	ck_assert_ptr_null(payload_result_text(p, &len));
+	ck_assert_uint_eq(len, 0);
+	payload_free(p);
+	ck_oc(judge1(PL_JSON, "{\"type\":\"result\",\"subtype\":\"success\","
+	    "\"result\":null}", &end_ok, &v), OC_EMPTY, "null");
+	ck_oc(judge1(PL_JSON, "{\"type\":\"result\",\"subtype\":\"success\","
+	    "\"result\":42}", &end_ok, &v), OC_BAD_PAYLOAD, "number");
+	ck_oc(judge1(PL_JSON, "{\"subtype\":\"success\",\"result\":\"hi\"}",
+	    &end_ok, &v), OC_BAD_PAYLOAD, "no type");
+	ck_assert_str_eq(v.detail, "json output has no type");
+	ck_oc(judge1(PL_JSON, "\"hi\"\n", &end_ok, &v), OC_BAD_PAYLOAD,
+	    "scalar");
+	ck_assert_str_eq(v.detail, "json output is not an object or array");
+	ck_oc(judge1(PL_JSON, "", &end_1, &v), OC_ERROR, "nothing, exit 1");
+	ck_oc(judge1(PL_JSON, " \n", &end_ok, &v), OC_BAD_PAYLOAD,
+	    "nothing, exit 0");
+}
+END_TEST
+
+START_TEST(empty_and_white_space)
+{
+	static const char *const ws[] = { "", " ", "\\n", "\\t\\r\\n",
+	    "\\u000b\\f", "  \\n\\t \\n" };
+	char buf[256];
+	struct verdict v;
+
+	for (size_t i = 0; i < sizeof(ws) / sizeof(ws[0]); i++) {
+		snprintf(buf, sizeof(buf), "{\"type\":\"result\",\"subtype\":"
+		    "\"success\",\"is_error\":false,\"result\":\"%s\"}", ws[i]);
+		ck_oc(judge1(PL_JSON, buf, &end_ok, &v), OC_EMPTY, ws[i]);
+		ck_oc(judge1(PL_STREAM, buf, &end_ok, &v), OC_EMPTY, ws[i]);
+	}
+	/* A no-break space is not white space to a reader: it is text. */
+	ck_oc(judge1(PL_JSON, SUCCESS("\\u00a0", "1"), &end_ok, &v), OC_OK,
+	    "nbsp");
+	ck_oc(judge1(PL_JSON, SUCCESS(" .", "1"), &end_ok, &v), OC_OK, "dot");
+	/* Text mode. */
+	ck_oc(judge1(PL_TEXT, "", &end_ok, &v), OC_EMPTY, "text none");
+	ck_assert_str_eq(v.detail, "no output");
+	ck_oc(judge1(PL_TEXT, " \t\r\n\v\f", &end_ok, &v), OC_EMPTY,
+	    "text ws");
+	ck_oc(judge1(PL_TEXT, " \t\r\n\v\f", &end_1, &v), OC_ERROR,
+	    "text ws exit 1");
+	ck_oc(judge1(PL_TEXT, "\n", &end_kill, &v), OC_ERROR, "text killed");
+	ck_oc(judge1(PL_TEXT, "answer\n", &end_timeout, &v), OC_TIMEOUT,
+	    "text timeout");
+	ck_oc(judge1(PL_TEXT, "answer\n", &end_1, &v), OC_ERROR,
+	    "text exit 1");
+	ck_assert_ptr_null(strstr(v.detail, "answer"));
+	ck_oc(judge1(PL_TEXT, "   x", &end_ok, &v), OC_OK, "text ok");
+}
+END_TEST
+
+/* Text mode keeps a head only: a long answer is judged all the same. */
+START_TEST(text_long)
+{
+	size_t n = 3 << 20;
+	char *s = malloc(n + 1);
+	struct verdict v;
+
+	ck_assert_ptr_nonnull(s);
+	memset(s, ' ', n);
+	s[n] = '\0';
+	ck_oc(judge1(PL_TEXT, s, &end_ok, &v), OC_EMPTY, "3 MiB of spaces");
+	s[n - 2] = 'x';
+	ck_oc(judge1(PL_TEXT, s, &end_ok, &v), OC_OK, "x at the end");
+	free(s);
+}
+END_TEST
+
+START_TEST(verbose_array)
+{
+	static const char s[] = "[{\"type\":\"system\",\"subtype\":\"init\","
+	    "\"model\":\"m1\",\"session_id\":\"s1\"},{\"type\":\"result\","
+	    "\"subtype\":\"success\",\"is_error\":true,\"api_error_status\":"
+	    "529,\"result\":\"API Error: 529 Overloaded.\"},{\"type\":\"result\","
+	    "\"subtype\":\"success\",\"is_error\":false,\"result\":\"fine\","
+	    "\"modelUsage\":{}}]\n";
+	struct verdict v;
+	struct payload *p;
+	size_t len;
+	const char *t;
+
+	p = run_fmt(PL_JSON, s, strlen(s), 0, &end_ok, &v, NULL);
+	ck_oc(v.oc, OC_OK, "last result wins");
+	t = payload_result_text(p, &len);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_uint_eq(len, 4);
+	ck_assert(memcmp(t, "fine", 4) == 0);
+	/* modelUsage {}: the model from system/init. */
+	ck_assert_str_eq(v.usage.model, "m1");
+	ck_assert_str_eq(v.usage.session, "s1");
+	payload_free(p);
+	ck_oc(judge1(PL_JSON, "[{\"type\":\"result\",\"is_error\":false,"
+	    "\"result\":\"fine\"},{\"type\":\"result\",\"is_error\":true,"
+	    "\"api_error_status\":529,\"result\":\"API Error: 529 x\"}]",
+	    &end_1, &v), OC_OVERLOADED, "last is the error");
+	ck_oc(judge1(PL_JSON, "[{\"type\":\"system\",\"subtype\":\"init\"}]",
+	    &end_ok, &v), OC_BAD_PAYLOAD, "no result in array");
+	ck_assert_str_eq(v.detail, "no result event");
+	ck_oc(judge1(PL_JSON, "[]", &end_1, &v), OC_ERROR, "[] exit 1");
+}
+END_TEST
+
+START_TEST(non_ascii)
+{
+	static const char s[] = INIT
+	    SUCCESS("日本語の答え: héllo ✓ \\u00e9\\ud83d\\ude00", "1") "\n";
+	static const char want[] = "日本語の答え: héllo ✓ é\xf0\x9f\x98\x80";
+	struct verdict v;
+	struct payload *p;
+	size_t len;
+	const char *t;
+
+	/* Split inside every multi-byte sequence along the way. */
+	for (size_t c = 0; c < 4; c++) {
+		p = run_fmt(PL_STREAM, s, strlen(s), c, &end_ok, &v, NULL);
+		ck_oc(v.oc, OC_OK, "non-ASCII");
+		t = payload_result_text(p, &len);
+		ck_assert_ptr_nonnull(t);
+		ck_assert_uint_eq(len, strlen(want));
+		ck_assert(memcmp(t, want, len) == 0);
+		payload_free(p);
+	}
+	/* A quoted CLI error is never cut inside a UTF-8 sequence. */
+	ck_oc(judge1(PL_JSON, ERR_RESULT("null", "API Error: "
+	    "ééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé",
+	    "completed"), &end_1, &v), OC_ERROR, "quote");
+	len = strlen(v.detail);
+	ck_assert_uint_gt(len, 60);
+	ck_assert_msg(((unsigned char)v.detail[len - 1] & 0xc0) != 0xc0,
+	    "detail ends in a lead byte: %s", v.detail);
+	ck_assert_str_eq(v.detail + len - 2, "é");
+}
+END_TEST
+
+/* Classes from the words alone, when no status is given. */
+START_TEST(error_text_classes)
+{
+	static const struct { const char *t; enum outcome oc; } c[] = {
+		{ "API Error: {\\\"type\\\":\\\"overloaded_error\\\"}",
+		    OC_OVERLOADED },
+		{ "API Error: 502 Bad gateway", OC_SERVER },
+		{ "API Error: 504 Gateway timeout", OC_SERVER },
+		{ "API Error: Request rejected (429) · slow down", OC_RATE_LIMIT },
+		{ "API Error: fetch failed", OC_NETWORK },
+		{ "API Error: getaddrinfo ENOTFOUND api.anthropic.com",
+		    OC_NETWORK },
+		{ "API Error: socket hang up", OC_NETWORK },
+		{ "API Error: connect ETIMEDOUT 1.2.3.4:443", OC_NETWORK },
+		{ "API Error: getaddrinfo EAI_AGAIN x", OC_NETWORK },
+		{ "API Error: connect ECONNREFUSED 127.0.0.1:9", OC_NETWORK },
+		{ "API Error: A network problem", OC_NETWORK },
+		{ "API Error: 401 authentication_error", OC_AUTH },
+		{ "Failed to authenticate. API Error: 403 x", OC_AUTH },
+		{ "Invalid API key · Please run /login", OC_AUTH },
+		{ "API Error: OAuth authentication is currently not supported",
+		    OC_AUTH },
+		{ "API Error: 400 bad request", OC_ERROR },
+		{ "API Error: 5000 odd", OC_ERROR },
+		{ "API Error: 520 odd", OC_ERROR },
+	};
+	char buf[512];
+	struct verdict v;
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		snprintf(buf, sizeof(buf), "{\"type\":\"result\",\"subtype\":"
+		    "\"success\",\"is_error\":true,\"api_error_status\":null,"
+		    "\"result\":\"%s\"}", c[i].t);
+		ck_oc(judge1(PL_JSON, buf, &end_1, &v), c[i].oc, c[i].t);
+	}
+	/* The status field wins over the words. */
+	ck_oc(judge1(PL_JSON, ERR_RESULT("503", "API Error: it broke",
+	    "completed"), &end_1, &v), OC_SERVER, "503 field");
+	ck_oc(judge1(PL_JSON, ERR_RESULT("401", "Oops", "completed"), &end_1,
+	    &v), OC_AUTH, "401 field");
+	ck_oc(judge1(PL_JSON, ERR_RESULT("429", "Oops", "completed"), &end_1,
+	    &v), OC_RATE_LIMIT, "429 field");
+	ck_assert_str_eq(v.detail, "is_error exit=1 api_error_status=429: Oops");
+	/* The assistant line's error kind, when the words say nothing. */
+	ck_oc(judge1(PL_STREAM, ASSISTANT_ERR("rate_limit", "Oops")
+	    ERR_RESULT("null", "Oops", "completed"), &end_1, &v),
+	    OC_RATE_LIMIT, "kind rate_limit");
+	ck_assert_str_eq(v.detail, "is_error exit=1 error=rate_limit: Oops");
+	ck_oc(judge1(PL_STREAM, ASSISTANT_ERR("rate_limit", "Oops")
+	    ASSISTANT_TEXT("later, fine") ERR_RESULT("null", "Oops",
+	    "completed"), &end_1, &v), OC_ERROR, "kind cleared");
+}
+END_TEST
+
+/* ---- the words of the model are not the CLI's errors ---- */
+
+START_TEST(answer_mentions_errors)
+{
+	static const char *const answers[] = {
+		"The server was overloaded yesterday.",
+		"Overloaded",
+		"Check the network and the authentication settings.",
+		"It said API Error: 529 Overloaded, then recovered.",
+		"Execution error occurs when a step fails.",
+		"Not logged in users see the landing page.",
+		"You've hit your stride; the limit is the sky.\\n\\nMore.",
+		"Request timed outright refusals are rare.",
+	};
+	char buf[512];
+	struct verdict v;
+
+	for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		snprintf(buf, sizeof(buf), "{\"type\":\"result\",\"subtype\":"
+		    "\"success\",\"is_error\":false,\"api_error_status\":null,"
+		    "\"result\":\"%s\"}", answers[i]);
+		ck_oc(judge1(PL_JSON, buf, &end_ok, &v), OC_OK, answers[i]);
+		ck_assert_str_eq(v.detail, "");
+		ck_oc(judge1(PL_STREAM, buf, &end_ok, &v), OC_OK, answers[i]);
+	}
+	/* The CLI's error form with is_error false (older CLIs) is not ok. */
+	ck_oc(judge1(PL_JSON, "{\"type\":\"result\",\"subtype\":\"success\","
+	    "\"is_error\":false,\"result\":\"" T529 "\"}", &end_ok, &v),
+	    OC_OVERLOADED, "error text, is_error false");
+	ck_assert_ptr_nonnull(strstr(v.detail, "cli error text"));
+	ck_oc(judge1(PL_JSON, "{\"type\":\"result\",\"subtype\":\"success\","
+	    "\"is_error\":false,\"result\":\"Execution error\"}", &end_ok, &v),
+	    OC_ERROR, "Execution error, is_error false");
+}
+END_TEST
+
+/* ---- usage limits (facts section 4) ---- */
+
+START_TEST(usage_limit_forms)
+{
+	static const char *const forms[] = {
+		"You've hit your session limit · resets 10:16am (UTC)",
+		"You've hit your weekly limit · resets Nov 26, 8:17am (UTC)",
+		"You've hit your Opus limit · resets 9:47am (UTC)",
+		"You've hit your usage limit · resets 9:47am (UTC)",
+		"You've hit your Fable 5 limit · resets 9:47am (UTC)",
+		"You've hit your session limit",
+		"Claude AI usage limit reached|1753441200",
+		"Claude usage limit reached. Your limit will reset at 3pm "
+		    "(America/Bogota).",
+		"5-hour limit reached ∙ resets 5am",
+		"5-hour limit reached · resets 3pm (Europe/Stockholm) · "
+		    "/upgrade to Max 20x or turn on /extra-usage",
+		"5 hour limit reached",
+		"You've hit your limit · resets 1pm (Europe/Lisbon)",
+		"You've hit your limit - resets Feb 7, 11am (Asia/Seoul)/login "
+		    "to switch to an API usage-billed account.",
+		"You've hit your limit · resets Apr 23 at 4pm (America/Recife)",
+		"Error: {\\\"data\\\":{\\\"modal_data\\\":{\\\"elapsed_days\\\":1},"
+		    "\\\"type\\\":\\\"unlock_full_access_notice\\\"},"
+		    "\\\"error_type\\\":\\\"grace_daily_limit_reached\\\"}",
+		"You're out of usage credits",
+		"You've hit your org's monthly usage limit",
+	};
+	char buf[1024], text[512];
+	struct verdict v;
+
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		snprintf(buf, sizeof(buf), "{\"type\":\"result\",\"subtype\":"
+		    "\"success\",\"is_error\":true,\"api_error_status\":null,"
+		    "\"result\":\"%s\"}", forms[i]);
+		ck_oc(judge1(PL_JSON, buf, &end_1, &v), OC_RATE_LIMIT, forms[i]);
+		/* Even with is_error false and exit 0: the form says it. */
+		snprintf(buf, sizeof(buf), "{\"type\":\"result\",\"subtype\":"
+		    "\"success\",\"is_error\":false,\"result\":\"%s\"}",
+		    forms[i]);
+		ck_oc(judge1(PL_STREAM, buf, &end_ok, &v), OC_RATE_LIMIT,
+		    forms[i]);
+		/* Text mode prints the same (JSON escapes undone). */
+		size_t k = 0;
+		for (const char *c = forms[i]; *c != '\0' && k + 2 < sizeof(text);
+		    c++)
+			if (!(c[0] == '\\' && c[1] == '"'))
+				text[k++] = *c;
+		text[k++] = '\n';
+		text[k] = '\0';
+		ck_oc(judge1(PL_TEXT, text, &end_1, &v), OC_RATE_LIMIT, text);
+	}
+}
+END_TEST
+
+START_TEST(usage_limit_epoch)
+{
+	struct verdict v;
+
+	ck_oc(judge1(PL_JSON, ERR_RESULT("null",
+	    "Claude AI usage limit reached|1753441200", "completed"), &end_1,
+	    &v), OC_RATE_LIMIT, "epoch");
+	ck_assert_int_eq(v.reset_at, 1753441200);
+	ck_oc(judge1(PL_TEXT, "Claude AI usage limit reached|1753441200",
+	    &end_1, &v), OC_RATE_LIMIT, "epoch text");
+	ck_assert_int_eq(v.reset_at, 1753441200);
+	/* Prose forms are retry.c's to read. */
+	ck_oc(judge1(PL_JSON, ERR_RESULT("429", TOAUTH, "completed"), &end_1,
+	    &v), OC_RATE_LIMIT, "prose");
+	ck_assert_int_eq(v.reset_at, 0);
+	/* A reset time only means something for a rate limit. */
+	ck_oc(judge1(PL_JSON, ERR_RESULT("529",
+	    "API Error: 529 Overloaded. usage limit reached|1753441200",
+	    "completed"), &end_1, &v), OC_RATE_LIMIT, "first match");
+	ck_oc(judge1(PL_JSON, ERR_RESULT("500", T500, "completed"), &end_1,
+	    &v), OC_SERVER, "500");
+	ck_assert_int_eq(v.reset_at, 0);
+}
+END_TEST
+
+/* ---- hooks ---- */
+
+static int
+find_kind(const struct rec *r, enum pl_event_kind k, int from)
+{
+	for (int i = from; i < r->n; i++)
+		if (r->ev[i].kind == k)
+			return i;
+	return -1;
+}
+
+START_TEST(hook_init_retry_fallback)
+{
+	static const char s[] = INIT
+	    "{\"type\":\"system\",\"subtype\":\"api_retry\",\"attempt\":1,"
+	    "\"max_retries\":10,\"retry_delay_ms\":563.16,\"error_status\":529,"
+	    "\"error\":\"overloaded\",\"session_id\":\"s\",\"uuid\":\"u\"}\n"
+	    "{\"type\":\"system\",\"subtype\":\"api_retry\",\"attempt\":2,"
+	    "\"max_retries\":1,\"retry_delay_ms\":597.91,\"error_status\":null,"
+	    "\"error\":\"unknown\",\"session_id\":\"s\",\"uuid\":\"u\"}\n"
+	    "{\"type\":\"system\",\"subtype\":\"model_fallback\",\"trigger\":"
+	    "\"overloaded\",\"original_model\":\"claude-opus-4-8[1m]\","
+	    "\"fallback_model\":\"claude-sonnet-5\",\"content\":\"Switched to "
+	    "Sonnet 5 due to high demand for Opus 4.8 (1M context)\"}\n";
+	struct verdict v;
+	struct rec r;
+	struct payload *p = run_fmt(PL_STREAM, s, strlen(s), 0, &end_1, &v,
+	    &r);
+	int i;
+
+	ck_assert_int_eq(r.n, 8);
+	ck_assert_int_eq(r.ev[0].kind, PLE_EVENT);
+	ck_assert_int_eq(r.ev[0].line_off, 0);
+	ck_assert_uint_eq(r.ev[0].line_len, strlen(INIT) - 1);
+	ck_assert_int_eq(r.ev[1].kind, PLE_INIT);
+	ck_assert_str_eq(r.ev[1].model, "claude-opus-4-8[1m]");
+	ck_assert_str_eq(r.ev[1].session, SESSION);
+	i = find_kind(&r, PLE_API_RETRY, 0);
+	ck_assert_int_eq(i, 3);
+	ck_assert_int_eq(r.ev[2].line_off, (int64_t)strlen(INIT));
+	ck_assert_int_eq(r.ev[i].retry_attempt, 1);
+	ck_assert_int_eq(r.ev[i].retry_max, 10);
+	ck_assert_double_eq_tol(r.ev[i].retry_delay_ms, 563.16, 1e-9);
+	ck_assert_int_eq(r.ev[i].error_status, 529);
+	ck_assert_str_eq(r.ev[i].error, "overloaded");
+	i = find_kind(&r, PLE_API_RETRY, i + 1);
+	ck_assert_int_eq(i, 5);
+	ck_assert_int_eq(r.ev[i].retry_attempt, 2);
+	ck_assert_int_eq(r.ev[i].retry_max, 1);
+	ck_assert_int_eq(r.ev[i].error_status, 0);	/* null */
+	ck_assert_str_eq(r.ev[i].error, "unknown");
+	i = find_kind(&r, PLE_FALLBACK, 0);
+	ck_assert_int_eq(i, 7);
+	ck_assert_str_eq(r.ev[i].model, "claude-sonnet-5");
+	ck_assert_str_eq(r.ev[i].from_model, "claude-opus-4-8[1m]");
+	/* No result yet: the model now answering is the fallback. */
+	ck_assert_str_eq(v.usage.model, "claude-sonnet-5");
+	ck_assert(!r.ev[7].had_result);
+	payload_free(p);
+}
+END_TEST
+
+START_TEST(hook_tool_use)
+{
+	static const char s[] =
+	    "{\"type\":\"assistant\",\"message\":{\"content\":["
+	    "{\"type\":\"text\",\"text\":\"Let me look.\"},"
+	    "{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"Bash\",\"input\":"
+	    "{\"command\":\"echo hi\"}},"
+	    "{\"type\":\"tool_use\",\"id\":\"t2\",\"name\":\"Skill\",\"input\":"
+	    "{\"skill\":\"pdf\"}}]}}\n"
+	    "{\"type\":\"assistant\",\"message\":{\"content\":["
+	    "{\"type\":\"tool_use\",\"id\":\"t3\",\"name\":\"Skill\",\"input\":"
+	    "{\"command\":\"review\"}},"
+	    "{\"type\":\"tool_use\",\"id\":\"t4\",\"name\":\"Skill\",\"input\":"
+	    "{\"name\":\"xlsx\"}},"
+	    "{\"type\":\"tool_use\",\"id\":\"t5\",\"name\":\"mcp__stub__ping\","
+	    "\"input\":{\"skill\":\"not-a-skill\"}},"
+	    "{\"type\":\"tool_result\",\"name\":\"Nope\"}]},"
+	    "\"parent_tool_use_id\":\"t0\"}\n"
+	    "{\"type\":\"user\",\"message\":{\"content\":[{\"type\":\"tool_use\","
+	    "\"name\":\"NotFromAssistant\"}]}}\n";
+	static const char *const tool[] = { "Bash", "Skill", "Skill", "Skill",
+	    "mcp__stub__ping" };
+	static const char *const skill[] = { "<null>", "pdf", "review",
+	    "xlsx", "<null>" };
+	struct verdict v;
+	struct rec r;
+	struct payload *p = run_fmt(PL_STREAM, s, strlen(s), 0, &end_ok, &v,
+	    &r);
+	int i = -1, k = 0;
+
+	while ((i = find_kind(&r, PLE_TOOL_USE, i + 1)) != -1) {
+		ck_assert_int_lt(k, 5);
+		ck_assert_str_eq(r.ev[i].tool, tool[k]);
+		ck_assert_str_eq(r.ev[i].skill, skill[k]);
+		ck_assert_int_eq(r.ev[i].line_off, k < 2 ? 0 :
+		    (int64_t)(strchr(s, '\n') - s + 1));
+		k++;
+	}
+	ck_assert_int_eq(k, 5);
+	ck_assert_int_eq(r.n, 3 + 5);	/* 3 events, 5 tool uses */
+	ck_oc(v.oc, OC_BAD_PAYLOAD, "no result");
+	payload_free(p);
+}
+END_TEST
+
+#define RL_NESTED(st, extra) \
+	"{\"type\":\"rate_limit_event\",\"rate_limit_info\":{\"status\":\"" \
+	st "\"" extra "},\"uuid\":\"" UUID "\",\"session_id\":\"" SESSION \
+	"\"}\n"
+
+START_TEST(hook_rate_limit)
+{
+	static const char s[] =
+	    RL_NESTED("allowed", ",\"isUsingOverage\":false")
+	    RL_NESTED("allowed_warning", ",\"resetsAt\":1700000000000,"
+	    "\"utilization\":0.85,\"rateLimitType\":\"five_hour\"")
+	    RL_NESTED("rejected", ",\"resetsAt\":1778565600,\"rateLimitType\":"
+	    "\"five_hour\",\"overageStatus\":\"rejected\","
+	    "\"overageDisabledReason\":\"org_level_disabled_until\","
+	    "\"isUsingOverage\":false")
+	    "{\"type\":\"rate_limit_event\",\"status\":\"rejected\","
+	    "\"resetsAt\":\"1784238600\"}\n";
+	static const char *const st[] = { "allowed", "allowed_warning",
+	    "rejected", "rejected" };
+	static const int64_t at[] = { 0, 1700000000, 1778565600, 1784238600 };
+	struct verdict v;
+	struct rec r;
+	struct payload *p = run_fmt(PL_STREAM, s, strlen(s), 0, &end_1, &v,
+	    &r);
+	int i = -1, k = 0;
+
+	while ((i = find_kind(&r, PLE_RATE_LIMIT, i + 1)) != -1) {
+		ck_assert_int_lt(k, 4);
+		ck_assert_str_eq(r.ev[i].limit_status, st[k]);
+		ck_assert_int_eq(r.ev[i].resets_at, at[k]);
+		k++;
+	}
+	ck_assert_int_eq(k, 4);
+	/* No result, a rejection seen: a rate limit, reset from the event. */
+	ck_oc(v.oc, OC_RATE_LIMIT, "rejected");
+	ck_assert_int_eq(v.reset_at, 1784238600);
+	ck_assert_str_eq(v.detail, "rate_limit_event=rejected, no result event");
+	payload_free(p);
+}
+END_TEST
+
+START_TEST(rate_limit_event_judging)
+{
+	static const char rej[] = RL_NESTED("rejected",
+	    ",\"resetsAt\":1778565600,\"isUsingOverage\":false");
+	static const char warn[] = RL_NESTED("allowed_warning",
+	    ",\"resetsAt\":1778565600");
+	static const char overage[] = RL_NESTED("rejected",
+	    ",\"resetsAt\":1778565600,\"overageStatus\":\"allowed\","
+	    "\"isUsingOverage\":true");
+	char *s;
+	struct verdict v;
+
+	/* Rejected, then the 429 result: its reset comes from the event. */
+	s = cat3(rej, ASSISTANT_ERR("rate_limit", TOAUTH),
+	    ERR_RESULT("429", TOAUTH, "completed"));
+	ck_oc(judge1(PL_STREAM, s, &end_1, &v), OC_RATE_LIMIT, "429");
+	ck_assert_int_eq(v.reset_at, 1778565600);
+	free(s);
+	/* Rejected, then an unclassified error result: still the limit. */
+	s = cat3(INIT, rej, ERR_RESULT("null", "API Error: odd", "completed"));
+	ck_oc(judge1(PL_STREAM, s, &end_1, &v), OC_RATE_LIMIT, "odd error");
+	ck_assert_ptr_nonnull(strstr(v.detail, "rate_limit_event=rejected"));
+	free(s);
+	/* Rejected but the answer came (a result says so). */
+	s = cat3(rej, SUCCESS("fine", "1"), "\n");
+	ck_oc(judge1(PL_STREAM, s, &end_ok, &v), OC_OK, "answered");
+	ck_assert_int_eq(v.reset_at, 0);
+	free(s);
+	/* A warning is no rejection. */
+	s = cat3(INIT, warn, "");
+	ck_oc(judge1(PL_STREAM, s, &end_1, &v), OC_ERROR, "warning");
+	free(s);
+	/* Overage billing covers the rejected window. */
+	s = cat3(INIT, overage, "");
+	ck_oc(judge1(PL_STREAM, s, &end_1, &v), OC_ERROR, "overage");
+	free(s);
+	/* A timeout stays a timeout. */
+	ck_oc(judge1(PL_STREAM, rej, &end_timeout, &v), OC_TIMEOUT,
+	    "timeout");
+	/* In a --verbose json array too. */
+	ck_oc(judge1(PL_JSON, "[{\"type\":\"rate_limit_event\","
+	    "\"rate_limit_info\":{\"status\":\"rejected\",\"resetsAt\":5}}]",
+	    &end_1, &v), OC_RATE_LIMIT, "json array");
+	ck_assert_int_eq(v.reset_at, 5);
+}
+END_TEST
+
+/* ---- offsets, usage, odd lines ---- */
+
+START_TEST(result_offsets)
+{
+	static const char s[] = INIT
+	    "{\"type\":\"result\",\"subtype\":\"success\",\"result\":\"first\"}\n"
+	    "\n   \n"
+	    "{\"type\":\"result\",\"subtype\":\"success\",\"result\":\"last\"}";
+	static const char last[] =
+	    "{\"type\":\"result\",\"subtype\":\"success\",\"result\":\"last\"}";
+	static const char crlf[] = "{\"type\":\"result\",\"result\":\"a\"}\r\n";
+	struct verdict v;
+	struct payload *p;
+	size_t len;
+
+	/* The final line has no newline: it counts at judge time. */
+	for (size_t c = 0; c < 3; c++) {
+		p = run_fmt(PL_STREAM, s, strlen(s), c, &end_ok, &v, NULL);
+		ck_oc(v.oc, OC_OK, "last");
+		ck_assert_int_eq(v.result_off, (int64_t)(strlen(s) - strlen(last)));
+		ck_assert_uint_eq(v.result_len, strlen(last));
+		ck_assert(memcmp(s + v.result_off, last, v.result_len) == 0);
+		ck_assert_str_eq(payload_result_text(p, &len), "last");
+		payload_free(p);
+	}
+	/* CRLF lines parse; the length stops before the newline only. */
+	p = run_fmt(PL_STREAM, crlf, strlen(crlf), 0, &end_ok, &v, NULL);
+	ck_oc(v.oc, OC_OK, "crlf");
+	ck_assert_int_eq(v.result_off, 0);
+	ck_assert_uint_eq(v.result_len, strlen(crlf) - 1);
+	payload_free(p);
+}
+END_TEST
+
+START_TEST(usage_fields)
+{
+	static const char multi[] = INIT
+	    "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,"
+	    "\"result\":\"ok\",\"num_turns\":4,\"total_cost_usd\":1.25,"
+	    "\"session_id\":\"from-result\",\"usage\":{\"input_tokens\":100,"
+	    "\"output_tokens\":50,\"cache_read_input_tokens\":9000,"
+	    "\"cache_creation_input_tokens\":1200},\"modelUsage\":{"
+	    "\"claude-haiku-4-5-20251001\":{\"outputTokens\":10},"
+	    "\"claude-sonnet-5\":{\"outputTokens\":40},"
+	    "\"claude-opus-4-8[1m]\":{\"outputTokens\":2}}}\n";
+	struct verdict v;
+
+	ck_oc(judge1(PL_STREAM, INIT SUCCESS(OK_JTEXT, "1") "\n", &end_ok, &v),
+	    OC_OK, "facts success");
+	ck_assert(v.usage.have);
+	ck_assert_int_eq(v.usage.input_tokens, 11);
+	ck_assert_int_eq(v.usage.output_tokens, 7);
+	ck_assert_int_eq(v.usage.cache_read, 0);
+	ck_assert_int_eq(v.usage.cache_creation, 0);
+	ck_assert_int_eq(v.usage.num_turns, 1);
+	ck_assert_double_eq_tol(v.usage.cost_usd, 0.00023, 1e-12);
+	ck_assert_str_eq(v.usage.model, "claude-opus-4-8[1m]");
+	ck_assert_str_eq(v.usage.session, SESSION);
+	ck_assert_str_eq(v.detail, "");
+
+	ck_oc(judge1(PL_STREAM, multi, &end_ok, &v), OC_OK, "multi");
+	ck_assert_int_eq(v.usage.input_tokens, 100);
+	ck_assert_int_eq(v.usage.output_tokens, 50);
+	ck_assert_int_eq(v.usage.cache_read, 9000);
+	ck_assert_int_eq(v.usage.cache_creation, 1200);
+	ck_assert_int_eq(v.usage.num_turns, 4);
+	ck_assert_double_eq_tol(v.usage.cost_usd, 1.25, 1e-12);
+	ck_assert_str_eq(v.usage.model, "claude-sonnet-5");
+	ck_assert_str_eq(v.usage.session, "from-result");
+
+	/* modelUsage {} (every error result): the model from init. */
+	ck_oc(judge1(PL_STREAM, INIT ERR_RESULT("529", T529, "completed"),
+	    &end_1, &v), OC_OVERLOADED, "529");
+	ck_assert_str_eq(v.usage.model, "claude-opus-4-8[1m]");
+	ck_assert(v.usage.have);
+	ck_assert_int_eq(v.usage.output_tokens, 0);
+	/* Absurd numbers are not trusted into integers. */
+	ck_oc(judge1(PL_JSON, "{\"type\":\"result\",\"result\":\"x\","
+	    "\"usage\":{\"input_tokens\":1e999,\"output_tokens\":-1e300},"
+	    "\"num_turns\":1e19,\"total_cost_usd\":1e999}", &end_ok, &v),
+	    OC_OK, "absurd");
+	ck_assert_int_eq(v.usage.input_tokens, 0);
+	ck_assert_int_eq(v.usage.output_tokens, 0);
+	ck_assert_int_eq(v.usage.num_turns, 0);
+}
+END_TEST
+
+START_TEST(long_lines_and_streams)
+{
+	size_t big = 3 << 20, n;
+	char *s = malloc(big + 4096), *q;
+	struct verdict v;
+	struct rec r;
+	struct payload *p;
+
+	ck_assert_ptr_nonnull(s);
+	/* A 3 MiB assistant line, then the result. */
+	q = s + sprintf(s, "{\"type\":\"assistant\",\"message\":{\"content\":"
+	    "[{\"type\":\"text\",\"text\":\"");
+	memset(q, 'a', big);
+	q += big;
+	q += sprintf(q, "\"}]}}\n%s\n", SUCCESS("done", "1"));
+	n = (size_t)(q - s);
+	p = run_fmt(PL_STREAM, s, n, 65536, &end_ok, &v, &r);
+	ck_oc(v.oc, OC_OK, "big line");
+	ck_assert_int_eq(r.n, 3);
+	ck_assert_uint_eq(r.ev[0].line_len, (size_t)(strchr(s, '\n') - s));
+	ck_assert_uint_gt(r.ev[0].line_len, big);
+	ck_assert_int_eq(v.result_off, strchr(s, '\n') - s + 1);
+	payload_free(p);
+	free(s);
+
+	/* Many lines: one payload, fed as a pipe would. */
+	p = payload_new(PL_STREAM, NULL, NULL);
+	ck_assert_ptr_nonnull(p);
+	for (int i = 0; i < 30000; i++)
+		ck_assert_int_eq(payload_feed(p, ASSISTANT_TEXT("tick"),
+		    strlen(ASSISTANT_TEXT("tick"))), 0);
+	ck_assert_int_eq(payload_feed(p, SUCCESS("fin", "1") "\n",
+	    strlen(SUCCESS("fin", "1")) + 1), 0);
+	payload_judge(p, &end_ok, &v);
+	ck_oc(v.oc, OC_OK, "many lines");
+	ck_assert_int_eq(v.result_off,
+	    (int64_t)(30000 * strlen(ASSISTANT_TEXT("tick"))));
+	payload_free(p);
+}
+END_TEST
+
+START_TEST(judge_twice)
+{
+	static const char s[] = INIT SUCCESS("fin", "1");
+	struct verdict a, b;
+	struct payload *p;
+
+	for (int f = 0; f < 3; f++) {
+		p = run_fmt((enum pl_format)f, s, strlen(s), 7, &end_ok, &a,
+		    NULL);
+		payload_judge(p, &end_ok, &b);
+		same_verdict(&a, &b, (size_t)f);
+		payload_free(p);
+	}
+	payload_free(NULL);
+}
+END_TEST
+
+static Suite *
+payload_suite(void)
+{
+	Suite *s = suite_create("payload");
+	TCase *tc = tcase_create("table");
+
+	tcase_add_loop_test(tc, table_stream, 0, NROWS);
+	tcase_add_loop_test(tc, table_json, 0, NROWS);
+	tcase_add_loop_test(tc, table_json_verbose, 0, NROWS);
+	tcase_add_loop_test(tc, table_text, 0, NROWS);
+	tcase_add_test(tc, table_text_exit0_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("stream");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, chunks_every_split);
+	tcase_add_test(tc, chunks_other_formats);
+	tcase_add_test(tc, result_then_garbage);
+	tcase_add_test(tc, no_result);
+	tcase_add_test(tc, unparseable_only);
+	tcase_add_test(tc, result_then_hang);
+	tcase_add_test(tc, result_offsets);
+	tcase_add_test(tc, long_lines_and_streams);
+	tcase_add_test(tc, judge_twice);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("result");
+	tcase_add_test(tc, is_error_exit0);
+	tcase_add_test(tc, max_turns_older_cli);
+	tcase_add_test(tc, nonzero_exit_with_success);
+	tcase_add_test(tc, result_missing_or_odd);
+	tcase_add_test(tc, empty_and_white_space);
+	tcase_add_test(tc, text_long);
+	tcase_add_test(tc, verbose_array);
+	tcase_add_test(tc, non_ascii);
+	tcase_add_test(tc, error_text_classes);
+	tcase_add_test(tc, answer_mentions_errors);
+	tcase_add_test(tc, usage_limit_forms);
+	tcase_add_test(tc, usage_limit_epoch);
+	tcase_add_test(tc, usage_fields);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hooks");
+	tcase_add_test(tc, hook_init_retry_fallback);
+	tcase_add_test(tc, hook_tool_use);
+	tcase_add_test(tc, hook_rate_limit);
+	tcase_add_test(tc, rate_limit_event_judging);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(payload_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
