@@ -60,16 +60,14 @@ struct state {
 	int64_t	probe_ms;
 };
 
+/* dir/name; -1 with ENAMETOOLONG when it does not fit. */
 static int
 path_in(char *buf, size_t size, const char *dir, const char *name)
 {
-	int n = snprintf(buf, size, "%s/%s", dir, name);
+	char sep[PATH_MAX];
 
-	if (n < 0 || (size_t)n >= size) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
+	return io_path(sep, sizeof(sep), dir, "/") == -1 ? -1 :
+	    io_path(buf, size, sep, name);
 }
 
 /* ---- Processes ------------------------------------------------------ */

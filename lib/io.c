@@ -1,6 +1,10 @@
 #include "io.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <unistd.h>
 
 int
@@ -44,4 +48,68 @@ io_copy(int from, off_t off, off_t len, int to)
 		len -= r;
 	}
 	return 0;
+}
+
+void
+io_close_keep_errno(int fd)
+{
+	int saved = errno;
+
+	(void)close(fd);
+	errno = saved;
+}
+
+int
+io_path(char *buf, size_t size, const char *a, const char *b)
+{
+	int n = snprintf(buf, size, "%s%s", a, b);
+
+	if (n < 0 || (size_t)n >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* mkdir that is content when a directory is already there. */
+static int
+mkdir_one(const char *path)
+{
+	struct stat st;
+
+	if (mkdir(path, 0700) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	if (stat(path, &st) == -1)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
+
+int
+io_mkdir_p(const char *dir)
+{
+	char path[PATH_MAX];
+	char *p;
+
+	if (*dir == '\0') {
+		errno = ENOENT;
+		return -1;
+	}
+	if (io_path(path, sizeof(path), dir, "") == -1)
+		return -1;
+	/* Each parent in turn; "/" itself is skipped. */
+	for (p = path + 1; *p != '\0'; p++) {
+		if (*p != '/' || p[-1] == '/')
+			continue;
+		*p = '\0';
+		if (mkdir_one(path) == -1)
+			return -1;
+		*p = '/';
+	}
+	return mkdir_one(path);
 }

@@ -11,18 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Like strlcpy, but a cut is an error. */
-static int
-copy_path(char *buf, size_t size, const char *a, const char *b)
-{
-	int n = snprintf(buf, size, "%s%s", a, b);
-
-	if (n < 0 || (size_t)n >= size) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
+#include "io.h"
 
 int
 ledger_state_dir(const char *explicit_dir, char *buf, size_t size)
@@ -31,10 +20,10 @@ ledger_state_dir(const char *explicit_dir, char *buf, size_t size)
 	struct passwd *pw;
 
 	if (explicit_dir != NULL && *explicit_dir != '\0')
-		return copy_path(buf, size, explicit_dir, "");
+		return io_path(buf, size, explicit_dir, "");
 	/* The XDG spec: a relative value is invalid and must be ignored. */
 	if (xdg != NULL && xdg[0] == '/')
-		return copy_path(buf, size, xdg, "/claudewrap");
+		return io_path(buf, size, xdg, "/claudewrap");
 	/* cron may leave HOME unset; the password file still knows. */
 	if ((home == NULL || *home == '\0') &&
 	    (pw = getpwuid(getuid())) != NULL)
@@ -43,56 +32,19 @@ ledger_state_dir(const char *explicit_dir, char *buf, size_t size)
 		errno = ENOENT;
 		return -1;
 	}
-	return copy_path(buf, size, home, "/.local/state/claudewrap");
+	return io_path(buf, size, home, "/.local/state/claudewrap");
 }
 
 int
 ledger_path(const char *dir, char *buf, size_t size)
 {
-	return copy_path(buf, size, dir, "/" LEDGER_FILE);
-}
-
-/* mkdir that is content when a directory is already there. */
-static int
-mkdir_one(const char *path)
-{
-	struct stat st;
-
-	if (mkdir(path, 0700) == 0)
-		return 0;
-	if (errno != EEXIST)
-		return -1;
-	if (stat(path, &st) == -1)
-		return -1;
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return -1;
-	}
-	return 0;
+	return io_path(buf, size, dir, "/" LEDGER_FILE);
 }
 
 int
 ledger_open_dir(const char *dir)
 {
-	char path[PATH_MAX];
-	char *p;
-
-	if (*dir == '\0') {
-		errno = ENOENT;
-		return -1;
-	}
-	if (copy_path(path, sizeof(path), dir, "") == -1)
-		return -1;
-	/* Each parent in turn, as mkdir -p does; "/" itself is skipped. */
-	for (p = path + 1; *p != '\0'; p++) {
-		if (*p != '/' || p[-1] == '/')
-			continue;
-		*p = '\0';
-		if (mkdir_one(path) == -1)
-			return -1;
-		*p = '/';
-	}
-	return mkdir_one(path);
+	return io_mkdir_p(dir);
 }
 
 /* The record as one line with its newline; NULL on ENOMEM. */

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io.h"
+
 #include "clock.h"
 
 /* The pause between tries doubles from the first to the last. */
@@ -20,16 +22,6 @@
 #define LOCK_PAUSE_MAX_MS	250
 
 enum try_result { TRY_LOCKED, TRY_BUSY, TRY_ERROR };
-
-/* close(2) that keeps the errno of the failure being reported. */
-static void
-close_keep_errno(int fd)
-{
-	int saved = errno;
-
-	(void)close(fd);
-	errno = saved;
-}
 
 /*
  * Explicit ranges, not isalnum(3): the locale must not widen what ends up
@@ -50,31 +42,6 @@ name_ok(const char *name)
 		return false;
 	}
 	return true;
-}
-
-/* mkdir -p, each directory it creates 0700 (XDG asks that of state). */
-static int
-make_dirs(const char *dir)
-{
-	char buf[PATH_MAX];
-	char *p;
-
-	if (strlcpy(buf, dir, sizeof(buf)) >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (p = buf + 1;; p++) {
-		char c = *p;
-
-		if (c != '/' && c != '\0')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) == -1 && errno != EEXIST)
-			return -1;
-		*p = c;
-		if (c == '\0')
-			return 0;
-	}
 }
 
 static int
@@ -100,7 +67,7 @@ resolve_path(const char *state_dir, const char *name, char *path,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	return make_dirs(dir);
+	return io_mkdir_p(dir);
 }
 
 /*
@@ -122,7 +89,7 @@ open_lock(const char *path)
 	if (fd == -1)
 		return -1;
 	if (fstat(fd, &st) == -1) {
-		close_keep_errno(fd);
+		io_close_keep_errno(fd);
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -223,7 +190,7 @@ try_path(const char *path, int *fd)
 			return r;
 		if ((same = still_linked(*fd, path)) == 1)
 			return TRY_LOCKED;
-		close_keep_errno(*fd);
+		io_close_keep_errno(*fd);
 		*fd = -1;
 		if (same == -1)
 			return TRY_ERROR;
@@ -254,7 +221,7 @@ lock_acquire(const char *state_dir, const char *name, int64_t wait_ms,
 		}
 		if (r == TRY_ERROR) {
 			if (fd != -1)
-				close_keep_errno(fd);
+				io_close_keep_errno(fd);
 			return LOCK_ERROR;
 		}
 		/* Elapsed time, not an end time: no overflow for any wait. */
@@ -263,7 +230,7 @@ lock_acquire(const char *state_dir, const char *name, int64_t wait_ms,
 			return LOCK_BUSY;
 		}
 		if ((woke = pause_ms(sigfd, left < pause ? left : pause)) != 0) {
-			close_keep_errno(fd);
+			io_close_keep_errno(fd);
 			return woke == 1 ? LOCK_INTERRUPTED : LOCK_ERROR;
 		}
 		if ((pause *= 2) > LOCK_PAUSE_MAX_MS)

@@ -10,20 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io.h"
+
 #include "hash.h"
 
 #define TEMP_RANDOM	6	/* characters, as mkstemp's XXXXXX */
 #define TEMP_TRIES	100
-
-/* close(2) that keeps the errno of the failure being reported. */
-static void
-close_keep_errno(int fd)
-{
-	int saved = errno;
-
-	(void)close(fd);
-	errno = saved;
-}
 
 /*
  * Opens the directory of path and puts path's last component in base.
@@ -182,19 +174,19 @@ output_commit(const char *path, output_fill_fn *fill, void *ctx,
 	if ((dirfd = open_parent(path, base, sizeof(base))) == -1)
 		return -1;
 	if ((fd = make_temp(dirfd, base, temp, sizeof(temp))) == -1) {
-		close_keep_errno(dirfd);
+		io_close_keep_errno(dirfd);
 		return -1;
 	}
 	if (write_temp(dirfd, base, fd, fill, ctx,
 	    info != NULL ? &got : NULL) == -1) {
-		close_keep_errno(fd);
+		io_close_keep_errno(fd);
 		goto fail;
 	}
 	/* close(2) is where NFS reports a write it could not make. */
 	if (close(fd) == -1 || renameat(dirfd, temp, dirfd, base) == -1)
 		goto fail;
 	rc = sync_dir(dirfd);
-	close_keep_errno(dirfd);
+	io_close_keep_errno(dirfd);
 	if (info != NULL)
 		*info = got;
 	return rc;

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io.h"
+
 #include <cJSON.h>
 
 #include "clock.h"
@@ -31,16 +33,6 @@ struct transcript {
 	char	 path[PATH_MAX];
 	char	 buf[TRANSCRIPT_BUF];
 };
-
-/* close(2) that keeps the errno of the failure being reported. */
-static void
-close_keep_errno(int fd)
-{
-	int saved = errno;
-
-	(void)close(fd);
-	errno = saved;
-}
 
 /* A run id that is safe as a file name in the directory. */
 static bool
@@ -86,7 +78,7 @@ open_file(const char *path)
 	if (fd == -1)
 		return -1;
 	if (fstat(fd, &st) == -1 || (fl = fcntl(fd, F_GETFL)) == -1) {
-		close_keep_errno(fd);
+		io_close_keep_errno(fd);
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -95,7 +87,7 @@ open_file(const char *path)
 		return -1;
 	}
 	if (fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1) {
-		close_keep_errno(fd);
+		io_close_keep_errno(fd);
 		return -1;
 	}
 	return fd;
