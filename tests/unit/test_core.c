@@ -1,6 +1,7 @@
 /* Unit tests of the pure parts of the core: durations, options, logfmt
  * quoting, locating the CLI, and reading the CLI's arguments. */
 #include <check.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,6 +359,40 @@ START_TEST(status_table)
 }
 END_TEST
 
+/* The man page's EXIT STATUS table says what status.c says, row by row. */
+START_TEST(manpage_exit_status)
+{
+	FILE *fp = fopen("man/claudewrap.1", "r");
+	char line[512], want[128];
+	int found = 0;
+
+	ck_assert_msg(fp != NULL, "run from the source tree");
+	for (int st = 0; st < ST__COUNT; st++) {
+		bool seen = false;
+		if (st == ST_SIGNAL)
+			snprintf(want, sizeof(want), ".It 128+N Ta %s Ta ",
+			    status_word(st));
+		else
+			snprintf(want, sizeof(want), ".It %d Ta %s Ta ",
+			    status_exit(st, 0), status_word(st));
+		rewind(fp);
+		while (fgets(line, sizeof(line), fp) != NULL)
+			seen = seen || strncmp(line, want, strlen(want)) == 0;
+		ck_assert_msg(seen, "man page lacks '%s'", want);
+		found++;
+	}
+	/* And no row the table does not have. */
+	rewind(fp);
+	int rows = 0;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, ".It ", 4) == 0 && line[4] >= '0' &&
+		    line[4] <= '9' && strstr(line, " Ta ") != NULL)
+			rows++;
+	fclose(fp);
+	ck_assert_int_eq(rows, found);
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -379,6 +414,7 @@ core_suite(void)
 	tcase_add_test(tc, cliargs_rewrite);
 	tcase_add_test(tc, cliargs_fallback_and_bad_format);
 	tcase_add_test(tc, status_table);
+	tcase_add_test(tc, manpage_exit_status);
 	suite_add_tcase(s, tc);
 	return s;
 }
