@@ -1,0 +1,407 @@
+# shellcheck shell=bash
+# Helpers for the e2e tests: claudewrap around the real Claude Code CLI,
+# offline, against tests/e2e/mock_api.py on 127.0.0.1. Sourced by each
+# tests/e2e/t_*.sh, which then calls `case_ NAME FUNCTION` per test case
+# and `finish` at the end.
+#
+# Every process a test starts is ended by its pid, never by name; every
+# wait is a poll with growing delays and a bound; every claudewrap run is
+# under `timeout -k 5 $CW_BOUND` (60 s) so that a bug cannot hang CI.
+#
+# Environment: CLAUDEWRAP (default build/asan/claudewrap), CLAUDE_BIN (the
+# native CLI, default: scripts/cli-path.sh), E2E_KEEP=1 keeps the scratch
+# directory, E2E_VERBOSE=0 hides each failed case's stderr, stdout and mock
+# log, E2E_CASES="name ..." runs only those cases.
+
+set -u
+
+E2E=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$E2E/../.." && pwd)
+TEST_FILE=$(basename "$0" .sh)
+
+CLAUDEWRAP=${CLAUDEWRAP:-build/asan/claudewrap}
+case $CLAUDEWRAP in /*) ;; *) CLAUDEWRAP=$ROOT/$CLAUDEWRAP ;; esac
+CW_BOUND=${CW_BOUND:-60}
+PY=$(command -v "${PYTHON:-python3}") || { echo "python3 not found" >&2; exit 1; }
+
+_passed=0
+_failed=0
+_case_failed=0
+CASE=
+C=
+MOCK_PID=
+MOCK_PORT=
+_bg_pids=()
+
+say() { printf '%s\n' "$*"; }
+# A line about the current case, indented under its ok/FAIL line.
+note() { printf '    %s\n' "$*" >&2; }
+
+fatal() {
+	printf '%s: %s\n' "$TEST_FILE" "$*" >&2
+	say "0 passed, 1 failed"
+	exit 1
+}
+
+[ -x "$CLAUDEWRAP" ] || fatal "claudewrap not built: $CLAUDEWRAP (make asan)"
+if [ -z "${CLAUDE_BIN-}" ]; then
+	CLAUDE_BIN=$("$ROOT/scripts/cli-path.sh") ||
+		fatal "the real CLI is not installed (scripts/install-cli.sh)"
+fi
+[ -x "$CLAUDE_BIN" ] || fatal "CLAUDE_BIN is not executable: $CLAUDE_BIN"
+
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/cw-e2e-$TEST_FILE.XXXXXX") ||
+	fatal "mktemp failed"
+
+# --- processes ------------------------------------------------------------
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	local st
+	[ -r "/proc/$1/stat" ] || return 1
+	st=$(sed 's/^.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# is_stub PID: the process is one of our stubborn MCP servers (guards
+# against pid reuse before signalling it).
+is_stub() {
+	tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -q 'stubborn_mcp\.py'
+}
+
+# poll_until SECONDS COMMAND...: run COMMAND with growing delays (10 ms,
+# doubling, at most 250 ms) until it succeeds or SECONDS have passed.
+poll_until() {
+	local limit=$1 d=0.01 start now
+	shift
+	start=$(date +%s%N)
+	while :; do
+		"$@" && return 0
+		now=$(date +%s%N)
+		[ $(((now - start) / 1000000)) -ge "$(awk -v s="$limit" 'BEGIN{printf "%d", s*1000}')" ] &&
+			return 1
+		sleep "$d"
+		d=$(awk -v d="$d" 'BEGIN{d*=2; if (d>0.25) d=0.25; print d}')
+	done
+}
+
+_not_alive() { ! alive "$1"; }
+
+# wait_gone PID TIMEOUT: true once PID is gone (or a zombie).
+wait_gone() { poll_until "$2" _not_alive "$1"; }
+
+# kill_pid PID: TERM, then KILL after 2 s, for a process this test started.
+kill_pid() {
+	alive "$1" || return 0
+	kill -TERM "$1" 2>/dev/null
+	wait_gone "$1" 2 && return 0
+	kill -KILL "$1" 2>/dev/null
+	wait_gone "$1" 2
+}
+
+# --- the mock API -----------------------------------------------------------
+
+_port_ready() { [ -s "$SCRATCH/mock.port" ]; }
+
+mock_start() {
+	: >"$SCRATCH/mock.log"
+	[ -e "$SCRATCH/script.json" ] || printf '[{"kind":"ok"}]\n' >"$SCRATCH/script.json"
+	"$PY" "$E2E/mock_api.py" --port-file "$SCRATCH/mock.port" \
+		--log "$SCRATCH/mock.log" --script "$SCRATCH/script.json" \
+		--max-seconds "${MOCK_MAX_SECONDS:-600}" 2>"$SCRATCH/mock.err" &
+	MOCK_PID=$!
+	poll_until 10 _port_ready || fatal "mock did not start: $(cat "$SCRATCH/mock.err")"
+	MOCK_PORT=$(cat "$SCRATCH/mock.port")
+}
+
+mock_stop() {
+	[ -n "$MOCK_PID" ] || return 0
+	kill_pid "$MOCK_PID"
+	wait "$MOCK_PID" 2>/dev/null
+	MOCK_PID=
+}
+
+# script JSON: the mock's answers from now on (rewriting restarts them).
+script() {
+	printf '%s\n' "$1" >"$SCRATCH/script.json.tmp" &&
+		mv -f "$SCRATCH/script.json.tmp" "$SCRATCH/script.json"
+}
+
+# The mock's log lines for the current case.
+case_log() { tail -n +"$((_log_mark + 1))" "$SCRATCH/mock.log"; }
+
+# posts: how many POST /v1/messages the current case made (title
+# requests excluded).
+posts() {
+	case_log | grep '"method": "POST"' | grep -c '"title": false'
+}
+
+# --- environment of a case ------------------------------------------------------
+
+# The environment claudewrap and the CLI get: a scratch HOME and nothing
+# from the caller's. CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 because
+# without it the CLI resolves api.anthropic.com (a DNS query) on every run.
+case_env() {
+	CASE_ENV=(
+		PATH=/usr/local/bin:/usr/bin:/bin
+		HOME="$C/home"
+		TMPDIR="$C/tmp"
+		LANG=C.UTF-8
+		TZ=UTC
+		ANTHROPIC_BASE_URL="http://127.0.0.1:$MOCK_PORT"
+		ANTHROPIC_API_KEY=sk-test
+		CLAUDE_CODE_MAX_RETRIES=0
+		DISABLE_AUTOUPDATER=1
+		CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1
+		STUBBORN_PIDFILE="$C/stub.pids"
+		STUBBORN_LOG="$C/stub.log"
+		STUBBORN_MAX_SECONDS=120
+	)
+	local v
+	for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+		[ -n "${!v-}" ] && CASE_ENV+=("$v=${!v}")
+	done
+	return 0
+}
+
+# fresh_home: an empty HOME for the case (also between two runs that
+# must see the same HOME path, as a comparison with the CLI run directly).
+# The files in $C/home.seed, if a case made it, are copied into each new
+# HOME (e.g. .claude/settings.json).
+fresh_home() {
+	rm -rf "${C:?}/home" "${C:?}/tmp"
+	mkdir -p "$C/home" "$C/tmp"
+	if [ -d "$C/home.seed" ]; then
+		cp -R "$C/home.seed/." "$C/home/"
+	fi
+}
+
+# mcp_config: writes $C/mcp.json naming the stubborn MCP server; prints
+# the path.
+mcp_config() {
+	cat >"$C/mcp.json" <<-EOF
+		{"mcpServers":{"stub":{"command":"$PY","args":["$E2E/stubborn_mcp.py"],"env":{"STUBBORN_PIDFILE":"$C/stub.pids","STUBBORN_LOG":"$C/stub.log","STUBBORN_MAX_SECONDS":"120"}}}}
+	EOF
+	printf '%s\n' "$C/mcp.json"
+}
+
+stub_pids() { cat "$C/stub.pids" 2>/dev/null; }
+
+# --- running things ----------------------------------------------------------------
+
+# cw ARG...: claudewrap --claude=<real CLI> ARG..., in the case's directory
+# and environment, stdin from $CW_STDIN (default /dev/null); stdout to
+# $C/out, stderr to $C/err; returns claudewrap's exit status.
+cw() {
+	(cd "$C/work" && timeout -k 5 "$CW_BOUND" env -i "${CASE_ENV[@]}" \
+		"$CLAUDEWRAP" --claude="$CLAUDE_BIN" "$@" \
+		<"${CW_STDIN:-/dev/null}" >"$C/out" 2>"$C/err")
+}
+
+# cw_bg ARG...: as cw, in the background; sets CW_PID to claudewrap's own
+# pid (env execs it). Collect with cw_wait.
+cw_bg() {
+	(cd "$C/work" && exec env -i "${CASE_ENV[@]}" "$CLAUDEWRAP" \
+		--claude="$CLAUDE_BIN" "$@" \
+		<"${CW_STDIN:-/dev/null}" >"$C/out" 2>"$C/err") &
+	CW_PID=$!
+	_bg_pids+=("$CW_PID")
+}
+
+# cw_wait TIMEOUT: wait for the background claudewrap; its exit status, or
+# 255 (after killing it) when it did not end within TIMEOUT seconds.
+cw_wait() {
+	if ! wait_gone "$CW_PID" "$1"; then
+		note "claudewrap (pid $CW_PID) still running after $1 s; killed"
+		kill -KILL "$CW_PID" 2>/dev/null
+		wait "$CW_PID" 2>/dev/null
+		return 255
+	fi
+	wait "$CW_PID"
+}
+
+# direct ARG...: the real CLI run directly, same directory and environment
+# (a fresh HOME at the same path); stdout to $C/direct.out.
+direct() {
+	fresh_home
+	(cd "$C/work" && timeout -k 5 "$CW_BOUND" env -i "${CASE_ENV[@]}" \
+		"$CLAUDE_BIN" "$@" <"${CW_STDIN:-/dev/null}" \
+		>"$C/direct.out" 2>"$C/direct.err")
+}
+
+# mask FILE: the file with the values that change from run to run
+# replaced (see cli-observations.md): timings, session and message ids.
+mask() {
+	sed -e 's/"\(duration_ms\|duration_api_ms\|ttft_ms\|ttft_stream_ms\|time_to_request_ms\)":[0-9.]*/"\1":0/g' \
+		-e 's/"\(session_id\|uuid\|request_id\|timestamp\|tool_use_id\)":"[^"]*"/"\1":"X"/g' \
+		-e 's/"id":"\(msg_\|toolu_\)[^"]*"/"id":"\1X"/g' \
+		-e 's/"id":"[0-9a-f]\{8\}-[0-9a-f-]\{27\}"/"id":"X"/g' "$1"
+}
+
+# --- assertions (coreutils-test style) ---------------------------------------------
+
+fail_() {
+	_case_failed=1
+	note "FAIL: $*"
+	return 1
+}
+
+# returns_ CODE COMMAND...: COMMAND exits with CODE.
+returns_() {
+	local want=$1 got
+	shift
+	"$@"
+	got=$?
+	[ "$got" -eq "$want" ] && return 0
+	fail_ "expected exit $want, got $got: $*"
+}
+
+# The claudewrap lines of $C/err with event=done.
+done_lines() { grep '^claudewrap: .* event=done\( \|$\)' "$C/err"; }
+
+# done_field KEY: the value of KEY in the done line (quotes removed).
+done_field() {
+	done_lines | tail -n 1 | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1 |
+		sed 's/^"\(.*\)"$/\1/'
+}
+
+# expect_done STATUS EXIT: exactly one done line, with that status and exit.
+expect_done() {
+	local n st ex
+	n=$(done_lines | wc -l)
+	if [ "$n" -ne 1 ]; then
+		fail_ "expected one event=done line on stderr, found $n"
+		return 1
+	fi
+	st=$(done_field status)
+	ex=$(done_field exit)
+	[ "$st" = "$1" ] || fail_ "done line: status=$st, expected $1"
+	[ "$ex" = "$2" ] || fail_ "done line: exit=$ex, expected $2"
+}
+
+expect_stdout_empty() {
+	[ ! -s "$C/out" ] && return 0
+	fail_ "stdout not empty ($(wc -c <"$C/out") bytes): $(head -c 200 "$C/out")"
+}
+
+# expect_stdout TEXT: stdout is exactly TEXT (printf %s; add \n yourself).
+expect_stdout() {
+	printf '%s' "$1" >"$C/expected"
+	cmp -s "$C/expected" "$C/out" && return 0
+	fail_ "stdout differs from expected: $(od -c "$C/out" | head -n 5)"
+}
+
+# expect_same_as_direct MODE: claudewrap's stdout equals the direct CLI
+# run's, byte for byte (text) or after mask (json, stream-json).
+expect_same_as_direct() {
+	if [ "$1" = text ]; then
+		cmp -s "$C/direct.out" "$C/out" && return 0
+	else
+		mask "$C/direct.out" >"$C/direct.masked"
+		mask "$C/out" >"$C/out.masked"
+		cmp -s "$C/direct.masked" "$C/out.masked" && return 0
+	fi
+	fail_ "$1 stdout differs from the CLI run directly: $(diff "$C/direct.masked" "$C/out.masked" 2>/dev/null | head -c 600)"
+}
+
+expect_posts() {
+	local n
+	n=$(posts)
+	[ "$n" -eq "$1" ] || fail_ "expected $1 POST /v1/messages, the mock saw $n"
+}
+
+# expect_stubs_gone TIMEOUT: the stubborn MCP server started, and every
+# instance is gone within TIMEOUT seconds (0.5 s if not given).
+expect_stubs_gone() {
+	local p ok=0 pids
+	pids=$(stub_pids)
+	[ -n "$pids" ] || {
+		fail_ "the stubborn MCP server never started"
+		return 1
+	}
+	for p in $pids; do
+		if ! wait_gone "$p" "${1:-0.5}"; then
+			fail_ "stubborn MCP server $p still alive: $(ps -o pid=,ppid=,pgid=,sid=,args= -p "$p")"
+			ok=1
+		fi
+	done
+	return $ok
+}
+
+# --- cases --------------------------------------------------------------------------
+
+# case_ NAME FUNCTION: runs one test case with its own directory, HOME
+# and done/ok line.
+case_() {
+	if [ -n "${E2E_CASES-}" ]; then
+		case " $E2E_CASES " in *" $1 "*) ;; *) return 0 ;; esac
+	fi
+	CASE=$1
+	C=$SCRATCH/$1
+	mkdir -p "$C/work"
+	fresh_home
+	case_env
+	_case_failed=0
+	_log_mark=$(wc -l <"$SCRATCH/mock.log")
+	local t0 t1
+	t0=$(date +%s%N)
+	"$2"
+	t1=$(date +%s%N)
+	_reap_case
+	if [ "$_case_failed" -eq 0 ]; then
+		_passed=$((_passed + 1))
+		say "ok - $TEST_FILE: $CASE ($(((t1 - t0) / 1000000)) ms)"
+	else
+		_failed=$((_failed + 1))
+		say "FAIL - $TEST_FILE: $CASE ($(((t1 - t0) / 1000000)) ms)"
+		if [ "${E2E_VERBOSE:-1}" = 1 ]; then
+			note "stderr:"
+			sed 's/^/      /' "$C/err" 2>/dev/null | head -n 30 >&2
+			note "stdout: $(head -c 300 "$C/out" 2>/dev/null)"
+			note "mock log:"
+			case_log | cut -c1-220 | sed 's/^/      /' >&2
+		fi
+	fi
+}
+
+# Kill what a case left behind: our own background claudewrap and any
+# stubborn MCP server of ours (checked to be ours before the signal).
+_reap_case() {
+	local p
+	for p in "${_bg_pids[@]}"; do
+		kill_pid "$p"
+		wait "$p" 2>/dev/null
+	done
+	_bg_pids=()
+	for p in $(stub_pids); do
+		alive "$p" && is_stub "$p" && kill -KILL "$p" 2>/dev/null
+	done
+	return 0
+}
+
+_cleanup() {
+	local d
+	_reap_case
+	mock_stop
+	for d in "$SCRATCH"/*/; do
+		[ -f "$d/stub.pids" ] || continue
+		C=${d%/}
+		_reap_case
+	done
+	if [ "${E2E_KEEP:-0}" = 1 ] || [ "$_failed" -ne 0 ]; then
+		say "# kept $SCRATCH" >&2
+	else
+		rm -rf "$SCRATCH"
+	fi
+}
+
+trap _cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# finish: the closing line make check greps, and the file's exit status.
+finish() {
+	say "$_passed passed, $_failed failed"
+	[ "$_failed" -eq 0 ]
+}
