@@ -35,6 +35,7 @@ struct att {
 	bool		 kill_sent;
 	bool		 killed_by_us;	/* a time limit or a signal ended it */
 	bool		 draining;	/* EAGAIN now means nothing is left */
+	bool		 late_result;	/* a result came after our kill */
 	const char	*kill_reason;
 	int		 internal_errno;
 	const char	*internal_what;
@@ -193,7 +194,14 @@ on_stream_event(void *ctx, const struct pl_event *ev)
 		log_str(le, "error", ev->error);
 		log_end(a->cfg->log, le);
 		a->res->cli_retries++;
-	} else if (ev->kind == PLE_RESULT && a->grace_at == 0)
+	} else if (ev->kind == PLE_RESULT && a->killed_by_us && a->grace_at == 0)
+		/*
+		 * Killed mid-tool, the CLI may still send the tool's result to
+		 * the API and print the next answer as a success: an answer
+		 * to a question cut short, not the answer asked for.
+		 */
+		a->late_result = true;
+	else if (ev->kind == PLE_RESULT && a->grace_at == 0)
 		a->grace_at = clock_mono_ms() + a->cfg->kill_after_ms;
 	if (a->cfg->observe != NULL)
 		a->cfg->observe(a->cfg->observe_ctx, ev);
@@ -325,6 +333,10 @@ judge(struct att *a)
 		res->oc = OC_USAGE;
 		snprintf(v->detail, sizeof(v->detail), "%s: %s",
 		    a->internal_what, strerror(a->internal_errno));
+	} else if (a->late_result) {
+		res->oc = v->oc = OC_TIMEOUT;
+		snprintf(v->detail, sizeof(v->detail), "%s (a result came after "
+		    "the kill and was not taken)", a->kill_reason);
 	} else if (res->oc == OC_TIMEOUT) {
 		snprintf(v->detail, sizeof(v->detail), "%s", a->kill_reason);
 	} else if (!v->have_result && end.exited && res->out_bytes == 0 &&

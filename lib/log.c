@@ -94,11 +94,77 @@ log_begin(struct log *lg, enum log_level lv, const char *event)
 	return ev;
 }
 
+/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	size_t n;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and past U+10FFFF are not UTF-8. */
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/*
+ * JSON is UTF-8 (RFC 8259): a stray byte from a tag or a path would make
+ * a whole ledger line unreadable to a strict reader, so each becomes
+ * U+FFFD. NULL when the value is valid as it is (the common case).
+ */
+static char *
+utf8_clean(const char *val)
+{
+	const unsigned char *p = (const unsigned char *)val;
+	char *out, *o;
+	size_t n;
+
+	for (; *p != '\0'; p += n)
+		if ((n = utf8_len(p)) == 0)
+			break;
+	if (*p == '\0' || (out = malloc(strlen(val) * 3 + 1)) == NULL)
+		return NULL;
+	for (o = out, p = (const unsigned char *)val; *p != '\0';) {
+		if ((n = utf8_len(p)) == 0) {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p++;
+			continue;
+		}
+		memcpy(o, p, n);
+		o += n;
+		p += n;
+	}
+	*o = '\0';
+	return out;
+}
+
 void
 log_str(cJSON *ev, const char *key, const char *val)
 {
-	if (ev != NULL && val != NULL)
-		cJSON_AddStringToObject(ev, key, val);
+	char *clean;
+
+	if (ev == NULL || val == NULL)
+		return;
+	clean = utf8_clean(val);
+	cJSON_AddStringToObject(ev, key, clean != NULL ? clean : val);
+	free(clean);
 }
 
 void

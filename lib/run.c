@@ -1040,6 +1040,7 @@ log_done(struct run *r)
 	cJSON *ev = log_begin(r->lg, done_level(r->st), "done");
 
 	add_outcome(r, ev);
+	log_str(ev, "transcript", transcript_name(r));
 	log_end(r->lg, ev);
 }
 

@@ -109,6 +109,14 @@ echo_stdin(void)
 	result(n ? hex : "no-stdin", 0, NULL);
 }
 
+static void
+late_answer(int sig)
+{
+	(void)sig;
+	result("answer to a question cut short", 0, NULL);
+	_exit(143);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -162,6 +170,13 @@ main(int argc, char **argv)
 	} else if (strcmp(mode, "ignore-term") == 0) {
 		signal(SIGTERM, SIG_IGN);
 		forever();
+	} else if (strcmp(mode, "late-result") == 0) {
+		/* Killed mid-work, it still prints a "success" (as the real
+		 * CLI does when a Bash tool is cut short). */
+		signal(SIGTERM, late_answer);
+		printf("{\"type\":\"system\",\"subtype\":\"init\"}\n");
+		fflush(stdout);
+		forever();
 	} else if (strcmp(mode, "result-hang") == 0) {
 		result("late", 0, NULL);
 		forever();
@@ -185,6 +200,36 @@ main(int argc, char **argv)
 			sleep(1);
 		}
 		result("slow", 0, NULL);
+	} else if (strcmp(mode, "gate") == 0) {
+		/* Ticks until the file FAKE_GATE exists (60 s at most). */
+		const char *gate = getenv("FAKE_GATE") ?: "/nonexistent";
+		for (int i = 0; i < 600 && access(gate, F_OK) == -1; i++) {
+			printf("{\"type\":\"system\",\"subtype\":\"tick\"}\n");
+			fflush(stdout);
+			usleep(100000);
+		}
+		result("gated", 0, NULL);
+	} else if (strcmp(mode, "tool") == 0) {
+		/* One tool_use block named FAKE_TOOL (input FAKE_TOOL_INPUT). */
+		printf("{\"type\":\"system\",\"subtype\":\"init\","
+		    "\"session_id\":\"s-1\",\"model\":\"fake-model\"}\n");
+		printf("{\"type\":\"assistant\",\"message\":{\"content\":"
+		    "[{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"%s\","
+		    "\"input\":%s}]}}\n", getenv("FAKE_TOOL") ?: "Write",
+		    getenv("FAKE_TOOL_INPUT") ?: "{}");
+		result("tooled", 0, NULL);
+	} else if (strcmp(mode, "flood") == 0) {
+		/* FAKE_MB MiB of 1 KiB stream events, then a result. */
+		static char line[1024];
+		long mb = atol(getenv("FAKE_MB") ?: "1");
+		int head = snprintf(line, sizeof(line),
+		    "{\"type\":\"system\",\"subtype\":\"tick\",\"pad\":\"");
+		memset(line + head, 'x', sizeof(line) - head - 3);
+		memcpy(line + sizeof(line) - 3, "\"}\n", 3);
+		for (long i = 0; i < mb * 1024; i++)
+			if (fwrite(line, 1, sizeof(line), stdout) != sizeof(line))
+				return 3;
+		result("flooded", 0, NULL);
 	} else {
 		fprintf(stderr, "fakeclaude: unknown FAKE_MODE %s\n", mode);
 		return 2;

@@ -194,6 +194,12 @@ t_result_then_hang() {
 	[ "$(cat out)" = late ] && grep -q 'reason=result_then_hang' err
 }
 
+t_late_result_not_taken() {
+	FAKE_MODE=late-result returns_ 124 cw --timeout=0.5s --kill-after=2s \
+	    -p hi > out 2> err || return 1
+	[ ! -s out ] && grep -q 'result came after the kill' err
+}
+
 t_child_env() {
 	FAKE_MODE=env CLAUDE_CODE_RETRY_WATCHDOG=1 returns_ 0 cw -p hi \
 	    > out 2> err || return 1
@@ -278,6 +284,12 @@ t_stdout_epipe() {
 # claudewrap-report's own suite, counted here as one test.
 t_report_suite() {
 	CLAUDEWRAP=$CLAUDEWRAP FAKE=$FAKE "$ROOT/tests/integ/t_report.sh"
+}
+
+# The life of a run (ledger, lock, heartbeat, output, logs, transcript,
+# expectations, report on real runs), counted here as one test.
+t_life_suite() {
+	CLAUDEWRAP=$CLAUDEWRAP FAKE=$FAKE "$ROOT/tests/integ/t_life.sh"
 }
 
 for t in $(declare -F | awk '$3 ~ /^t_/ { print $3 }'); do

@@ -195,6 +195,26 @@ START_TEST(logfmt_truncates_safely)
 }
 END_TEST
 
+START_TEST(log_str_keeps_utf8_valid)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "caf\xc3\xa9", "caf\xc3\xa9" },		/* valid: as is */
+		{ "caf\xe9!", "caf\xef\xbf\xbd!" },	/* Latin-1 byte */
+		{ "\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd" },	/* overlong */
+		{ "\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+		{ "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80" },	/* U+1F600 */
+		{ "cut\xe2\x9c", "cut\xef\xbf\xbd\xef\xbf\xbd" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		cJSON *o = cJSON_CreateObject();
+		log_str(o, "k", cases[i].in);
+		ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(o, "k")),
+		    cases[i].out);
+		cJSON_Delete(o);
+	}
+}
+END_TEST
+
 static char tmpdir[64];
 
 static void
@@ -409,6 +429,7 @@ core_suite(void)
 	tcase_add_test(tc, options_masquerade_ignores_argv);
 	tcase_add_test(tc, logfmt_quoting);
 	tcase_add_test(tc, logfmt_truncates_safely);
+	tcase_add_test(tc, log_str_keeps_utf8_valid);
 	tcase_add_test(tc, locate_path_skips_self_and_noexec);
 	tcase_add_test(tc, locate_prefers_native_and_names_interpreter);
 	tcase_add_test(tc, cliargs_rewrite);
