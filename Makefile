@@ -81,7 +81,7 @@ check:
 	@scripts/deps.sh
 	@$(MAKE) --no-print-directory check-run
 
-check-run: build/asan/claudewrap $(UNIT_BINS) $(FAKE_BINS)
+check-run: claudewrap build/asan/claudewrap $(UNIT_BINS) $(FAKE_BINS)
 	@scripts/install-cli.sh
 	@scripts/run-unit.sh $(UNIT_BINS)
 	@scripts/fuzz.sh replay
@@ -91,7 +91,7 @@ check-run: build/asan/claudewrap $(UNIT_BINS) $(FAKE_BINS)
 
 unit: build/asan/claudewrap $(UNIT_BINS)
 	@scripts/run-unit.sh $(UNIT_BINS)
-integ: build/asan/claudewrap $(FAKE_BINS)
+integ: claudewrap build/asan/claudewrap $(FAKE_BINS)
 	@CLAUDEWRAP=build/asan/claudewrap FAKES=build/fakes tests/integ/run.sh
 e2e: build/asan/claudewrap
 	@scripts/install-cli.sh

@@ -249,13 +249,9 @@ parse_env(struct options *o, char *err, size_t errlen)
 		env_name(s->name, name, sizeof(name));
 		if ((v = getenv(name)) == NULL)
 			continue;
-		if (s->kind == OK_EXPECT) {
-			/* Repeatable: the variable holds a comma list. */
-			if (expect_from_list(o, v, err, errlen) == -1)
-				return -1;
-			continue;
-		}
-		if (set_opt(o, s, v, err, errlen) == -1) {
+		/* --expect-tool is repeatable: its variable holds a list. */
+		if ((s->kind == OK_EXPECT ? expect_from_list(o, v, err, errlen) :
+		    set_opt(o, s, v, err, errlen)) == -1) {
 			size_t n = strlen(err);
 			snprintf(err + n, errlen - n, " in %s", name);
 			return -1;

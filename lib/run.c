@@ -711,7 +711,11 @@ cooldown_record(struct run *r, enum outcome oc, int64_t wait)
 		    window, (int)r->o->breaker);
 }
 
-/* --lock: 0 when held (or not asked for), -1 when the run ends here. */
+/*
+ * --lock: 0 when held (or not asked for), -1 when the run ends here.
+ * The wait is cut into heartbeat intervals, so that a watchdog sees a
+ * run waiting for its lock, not a hung one.
+ */
 static int
 take_lock(struct run *r)
 {
@@ -721,12 +725,20 @@ take_lock(struct run *r)
 	if (r->o->lock == NULL)
 		return 0;
 	for (;;) {
-		int64_t left = end - clock_mono_ms();
-		switch (lock_acquire(r->state_dir, r->o->lock, left > 0 ? left : 0,
-		    r->sigfd, &r->lock_fd, path, sizeof(path))) {
+		int64_t left = end - clock_mono_ms(), slice = left > 0 ? left : 0;
+
+		if (r->o->heartbeat != NULL &&
+		    slice > r->o->heartbeat_interval_ms)
+			slice = r->o->heartbeat_interval_ms;
+		switch (lock_acquire(r->state_dir, r->o->lock, slice, r->sigfd,
+		    &r->lock_fd, path, sizeof(path))) {
 		case LOCK_OK:
 			return 0;
 		case LOCK_BUSY:
+			if (clock_mono_ms() < end) {
+				beat_if_due(r, HB_WAITING);
+				break;
+			}
 			set_end(r, ST_LOCKED, "lock %s is held by pid %d", path,
 			    (int)lock_holder(path));
 			return -1;
@@ -920,7 +932,6 @@ add_outcome(struct run *r, cJSON *obj)
 	/* One request an attempt, and each retry the CLI made on its own. */
 	if (r->attempts > 0)
 		log_int(obj, "requests", r->attempts + r->cli_retries);
-	log_str(obj, "transcript", transcript_name(r));
 	if (r->detail[0] != '\0')
 		log_str(obj, "detail", r->detail);
 }

@@ -230,6 +230,64 @@ main(int argc, char **argv)
 			if (fwrite(line, 1, sizeof(line), stdout) != sizeof(line))
 				return 3;
 		result("flooded", 0, NULL);
+	} else if (strcmp(mode, "close-stdout-hang") == 0) {
+		/* Closes its stdout early but keeps running, with its tree. */
+		printf("{\"type\":\"system\",\"subtype\":\"init\"}\n");
+		fflush(stdout);
+		close(1);
+		spawn_tree();
+		forever();
+	} else if (strcmp(mode, "term-write") == 0) {
+		/*
+		 * On SIGTERM, waits for its two children (who die of it), then
+		 * writes text and an event to stdout, and exits 0.
+		 */
+		sigset_t set;
+		int sig;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGTERM);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		for (int i = 0; i < 2; i++) {
+			pid_t p = fork();
+			if (p == 0) {
+				sigprocmask(SIG_UNBLOCK, &set, NULL);
+				forever();
+			}
+			note_pid(p);
+		}
+		printf("{\"type\":\"system\",\"subtype\":\"init\"}\n");
+		fflush(stdout);
+		sigwait(&set, &sig);
+		while (wait(NULL) > 0)
+			;
+		printf("MCP server exited unexpectedly\n"
+		    "{\"type\":\"assistant\",\"message\":{\"content\":"
+		    "[{\"type\":\"text\",\"text\":\"partial\"}]}}\n");
+		fflush(stdout);
+	} else if (strcmp(mode, "stop") == 0) {
+		/* Stops itself (SIGSTOP); FAKE_IGNORE_TERM=1 also ignores TERM. */
+		if (getenv("FAKE_IGNORE_TERM") != NULL)
+			signal(SIGTERM, SIG_IGN);
+		printf("{\"type\":\"system\",\"subtype\":\"init\"}\n");
+		fflush(stdout);
+		raise(SIGSTOP);
+		forever();
+	} else if (strcmp(mode, "big-result") == 0) {
+		/* A result whose text is FAKE_BYTES (1 MiB) of 'x'. */
+		static char chunk[65536];
+		long left = atol(getenv("FAKE_BYTES") ?: "1048576");
+
+		memset(chunk, 'x', sizeof(chunk));
+		printf("{\"type\":\"system\",\"subtype\":\"init\"}\n"
+		    "{\"type\":\"result\",\"subtype\":\"success\","
+		    "\"is_error\":false,\"result\":\"");
+		for (; left > 0; left -= (long)sizeof(chunk))
+			if (fwrite(chunk, 1, left < (long)sizeof(chunk) ?
+			    (size_t)left : sizeof(chunk), stdout) == 0)
+				return 3;
+		printf("\",\"session_id\":\"s-1\",\"usage\":{\"input_tokens\":5,"
+		    "\"output_tokens\":12}}\n");
 	} else {
 		fprintf(stderr, "fakeclaude: unknown FAKE_MODE %s\n", mode);
 		return 2;

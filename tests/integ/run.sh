@@ -292,6 +292,12 @@ t_life_suite() {
 	CLAUDEWRAP=$CLAUDEWRAP FAKE=$FAKE "$ROOT/tests/integ/t_life.sh"
 }
 
+# Faults around claudewrap (EPIPE, a full spool, few descriptors, a
+# stopped or deaf CLI, clock jumps, bad input), counted here as one test.
+t_faults_suite() {
+	CLAUDEWRAP=$CLAUDEWRAP FAKE=$FAKE "$ROOT/tests/integ/t_faults.sh"
+}
+
 for t in $(declare -F | awk '$3 ~ /^t_/ { print $3 }'); do
 	run_test "$t"
 done
