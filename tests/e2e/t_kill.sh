@@ -118,9 +118,11 @@ t_sigterm_bash_tool() {
 }
 
 # The stream stalls after its first text: no timeout in the CLI ends it.
+# The idle clock starts at the spawn, and the CLI prints nothing until its
+# init line (1-2 s, more on busy cores): 6 s leaves room for that.
 t_idle_timeout_stall() {
 	script '[{"kind":"stall","text":"Partial"}]'
-	returns_ 124 cw --retries=1 --timeout=30s --idle-timeout=3s --kill-after=1s \
+	returns_ 124 cw --retries=1 --timeout=40s --idle-timeout=6s --kill-after=1s \
 		-p hi --output-format json
 	expect_done timeout 124
 	expect_stdout_empty
