@@ -9,9 +9,9 @@
 # fixed "[Your previous response had no visible output…]" text).
 #
 # t_retry.sh already checks 429, 429, ok (exit 0, three POSTs, two retry
-# lines) with the prompt as an argument; here the same schedule is held
-# to the reason, the wait and the prompt hash, and also with the prompt
-# on stdin.
+# lines) with the prompt as an argument; here that schedule runs with the
+# prompt on stdin, and both it and "always 429" (prompt as an argument)
+# are held to the reason, the wait and the prompt hash.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 mock_start
@@ -40,24 +40,22 @@ expect_main_posts() {
 # lf KEY: the value of KEY in the logfmt line on stdin, unquoted and
 # unescaped (empty when absent).
 lf() {
-	"$PY" -c '
-import re, sys
-key = sys.argv[1]
-line = sys.stdin.readline().rstrip("\n")
-m = re.search(r"(?:^| )" + re.escape(key) + r"=(\"(?:[^\"\\\\]|\\\\.)*\"|\S*)", line)
-if m:
-    v = m.group(1)
-    if v.startswith("\""):
-        v = re.sub(r"\\\\(.)", lambda x: {"n": "\n", "t": "\t"}.get(x.group(1), x.group(1)), v[1:-1])
-    print(v)
-' "$1"
+	perl -ne 'BEGIN { $k = shift }
+		if (/(?:^| )\Q$k\E=("(?:[^"\\]|\\.)*"|\S*)/) {
+			$v = $1;
+			if ($v =~ s/^"(.*)"$/$1/s) {
+				$v =~ s/\\(.)/$1 eq "n" ? "\n" : $1 eq "t" ? "\t" : $1/ge;
+			}
+			print "$v\n";
+		}
+		last' "$1"
 }
 
 # The claudewrap lines of FILE (default $C/err) with event=NAME.
 events() { grep "^claudewrap: .* event=$1\( \|\$\)" "${2:-$C/err}"; }
 
-# done_detail [FILE]: the detail of the done line, quotes removed.
-done_detail() { events done "${1:-$C/err}" | tail -n 1 | lf detail; }
+# done_detail: the detail of the done line, quotes removed.
+done_detail() { events "done" | tail -n 1 | lf detail; }
 
 # use_oauth: an OAuth token instead of the API key (the CLI then reads the
 # anthropic-ratelimit-unified-* headers and emits rate_limit_event).
@@ -89,19 +87,19 @@ cw_n() {
 	NPID[n]=$!
 }
 
+# between N LO HI: LO <= N <= HI.
+between() { [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
+
 _has_retry() { [ -n "$(events retry "${1:-$C/err}")" ]; }
 
 # --- cases --------------------------------------------------------------------------
 
-# check_429_429_ok: the shared assertions of the 429, 429, ok schedule.
-check_429_429_ok() {
+# check_rate_limit_retries SHA: two event=retry lines, reason=rate_limit,
+# each wait_ms drawn from its window ([w/2, w], w = 0.2 s * 2^(k-1));
+# the same prompt at the mock three times, and claudewrap's prompt_sha
+# (12 hex digits) the head of its SHA-256.
+check_rate_limit_retries() {
 	local want_sha=$1 n line w
-	expect_done ok 0
-	expect_stdout 'third time lucky
-'
-	expect_main_posts 3
-	[ "$(done_field attempts)" = 3 ] ||
-		fail_ "done line attempts=$(done_field attempts), expected 3"
 	n=$(events retry | wc -l)
 	[ "$n" -eq 2 ] || fail_ "expected two event=retry lines, found $n"
 	while IFS= read -r line; do
@@ -112,15 +110,10 @@ check_429_429_ok() {
 		'' | *[!0-9]*) fail_ "retry line without a numeric wait_ms: $line" ;;
 		esac
 	done < <(events retry)
-	# wait before attempt k+1 is drawn from [w/2, w], w = 0.2 s * 2^(k-1).
 	w=$(events retry | sed -n 1p | lf wait_ms)
-	[ "${w:-0}" -ge 100 ] && [ "${w:-0}" -le 200 ] ||
-		fail_ "first wait_ms=$w, expected within [100, 200]"
+	between "${w:-0}" 100 200 || fail_ "first wait_ms=$w, expected within [100, 200]"
 	w=$(events retry | sed -n 2p | lf wait_ms)
-	[ "${w:-0}" -ge 200 ] && [ "${w:-0}" -le 400 ] ||
-		fail_ "second wait_ms=$w, expected within [200, 400]"
-	# The same prompt, at the mock, three times; and claudewrap's hash
-	# (12 hex digits) is the head of it.
+	between "${w:-0}" 200 400 || fail_ "second wait_ms=$w, expected within [200, 400]"
 	n=$(main_log | grep -c "\"prompt_sha256\": \"$want_sha\"")
 	[ "$n" -eq 3 ] || fail_ "expected the prompt hash ${want_sha:0:12} three times at the mock, saw $n"
 	n=$(events start | lf prompt_sha)
@@ -128,44 +121,51 @@ check_429_429_ok() {
 		fail_ "start line prompt_sha=$n, expected ${want_sha:0:12}"
 }
 
-t_429_429_ok_arg() {
-	script '[{"kind":"http","status":429,"message":"rate limited","times":2},{"kind":"ok","text":"third time lucky"}]'
-	returns_ 0 cw --retries=4 --backoff=0.2s --state-dir="$C/state" -p 'same prompt'
-	check_429_429_ok "$(printf '%s' 'same prompt' | sha256sum | cut -d' ' -f1)"
-}
-
+# 429, 429, ok with the prompt on stdin (t_retry.sh has it as an
+# argument): 0 after three attempts, the same prompt each time.
 t_429_429_ok_stdin() {
 	printf 'same prompt on stdin\n' >"$C/prompt"
 	script '[{"kind":"http","status":429,"message":"rate limited","times":2},{"kind":"ok","text":"third time lucky"}]'
 	CW_STDIN=$C/prompt returns_ 0 cw --retries=4 --backoff=0.2s --state-dir="$C/state" -p
-	check_429_429_ok "$(sha256sum <"$C/prompt" | cut -d' ' -f1)"
+	expect_done ok 0
+	expect_stdout 'third time lucky
+'
+	expect_main_posts 3
+	[ "$(done_field attempts)" = 3 ] ||
+		fail_ "done line attempts=$(done_field attempts), expected 3"
+	check_rate_limit_retries "$(sha256sum <"$C/prompt" | cut -d' ' -f1)"
 }
 
-# Always 429: 43 after exactly --retries requests.
+# Always 429 (prompt as an argument): 43 after exactly --retries
+# requests, the same prompt each time.
 t_429_always() {
 	script '[{"kind":"http","status":429,"message":"rate limited"}]'
-	returns_ 43 cw --retries=3 --backoff=0.2s --state-dir="$C/state" -p hi
+	returns_ 43 cw --retries=3 --backoff=0.2s --state-dir="$C/state" -p 'same prompt'
 	expect_done rate_limited 43
 	expect_stdout_empty
 	expect_main_posts 3
 	[ "$(done_field attempts)" = 3 ] ||
 		fail_ "done line attempts=$(done_field attempts), expected 3"
-	[ "$(events retry | wc -l)" -eq 2 ] || fail_ "expected two event=retry lines"
+	check_rate_limit_retries "$(printf '%s' 'same prompt' | sha256sum | cut -d' ' -f1)"
 }
 
-# Always 529: 44 after exactly --retries requests, although the default
-# breaker (3) opens on the run's own third failure: the run waits out its
-# backoff, which is the breaker's window, and probes.
+# Always 529: 44 after exactly --retries requests, although the breaker
+# (--breaker=1) opens on the run's own first failure: the run waits out
+# its backoff, which is the breaker's window, and its second attempt is
+# the probe.
 t_529_always() {
 	script '[{"kind":"http","status":529,"message":"Overloaded"}]'
-	returns_ 44 cw --retries=4 --backoff=0.2s --state-dir="$C/state" -p hi
+	returns_ 44 cw --retries=2 --breaker=1 --backoff=0.2s --state-dir="$C/state" -p hi
 	expect_done unavailable 44
 	expect_stdout_empty
-	expect_main_posts 4
-	[ "$(done_field attempts)" = 4 ] ||
-		fail_ "done line attempts=$(done_field attempts), expected 4"
-	[ "$(events retry | grep -c ' reason=overloaded ')" -eq 3 ] ||
-		fail_ "expected three event=retry lines with reason=overloaded"
+	expect_main_posts 2
+	[ "$(done_field attempts)" = 2 ] ||
+		fail_ "done line attempts=$(done_field attempts), expected 2"
+	[ "$(events retry | grep -c ' reason=overloaded ')" -eq 1 ] ||
+		fail_ "expected one event=retry line with reason=overloaded"
+	case $(done_detail) in *breaker*) fail_ "the run was refused by its own breaker: $(done_detail)" ;; esac
+	events warn | grep -q ' reason=breaker_probe' ||
+		fail_ "the second attempt (after the breaker opened) did not log reason=breaker_probe"
 }
 
 # 401: never retried, whatever --retry-on asks for (error included).
@@ -221,7 +221,7 @@ t_usage_limit_deadline() {
 	expect_main_posts 1
 	[ "$(done_field attempts)" = 1 ] ||
 		fail_ "done line attempts=$(done_field attempts), expected 1"
-	got=$(events done | lf reset_at)
+	got=$(events "done" | lf reset_at)
 	same_instant "$got" "$(iso_s "$reset")" ||
 		fail_ "done line reset_at=$got, expected $(iso_s "$reset") (the header's reset $reset)"
 	[ -z "$(events retry)" ] || fail_ "a retry was planned: $(events retry)"
@@ -233,7 +233,7 @@ t_usage_limit_deadline() {
 	expect_main_posts 1
 	[ "$(done_field attempts)" = 0 ] ||
 		fail_ "second run: attempts=$(done_field attempts), expected 0 (the shared cooldown)"
-	got=$(events done | lf reset_at)
+	got=$(events "done" | lf reset_at)
 	same_instant "$got" "$(iso_s "$reset")" ||
 		fail_ "second run: reset_at=$got, expected $(iso_s "$reset")"
 }
@@ -261,30 +261,37 @@ t_sigterm_in_backoff() {
 		fail_ "done line attempts=$(done_field attempts), expected 1"
 }
 
-# Shared cooldown, reset known: one run meets a usage limit that resets
-# at T; seven more start while it waits (eight runs at once, one state
-# dir). The cooldown carries T to every run, so none of them asks before
-# T: exactly 1 + 8 requests (one 429, then one ok each), the seven late
-# ones each a single attempt after a logged reason=cooldown wait.
+# Shared cooldown, reset known: one run meets a usage limit (OAuth) that
+# resets at T, about 5 s after its request; seven more start while it
+# waits (eight runs at once, one state dir). The cooldown carries T to
+# every run, so none asks before T: exactly 1 + 8 requests (one 429,
+# then one ok each), the seven late ones each a single attempt after a
+# logged reason=cooldown wait.
 t_shared_cooldown_reset() {
 	local T i rc n late t line
 	use_oauth
-	T=$(($(date +%s) + 9))
-	script "[{\"kind\":\"usage_limit\",\"reset\":$T,\"until\":$T},{\"kind\":\"ok\",\"text\":\"after the reset\"}]"
+	# The mock names a reset 5 s after the request; once run 1 has it, the
+	# script is made "429 (reset T) until T, then ok" with that T.
+	script '[{"kind":"usage_limit","reset_in":5}]'
 	cw_n 1 --retries=6 --backoff=1s --backoff-max=4s --state-dir="$C/state" -p hi
-	if ! poll_until 30 _has_retry "$C/err.1"; then
-		fail_ "run 1: no event=retry line within 30 s"
+	if ! poll_until 45 _has_retry "$C/err.1"; then
+		fail_ "run 1: no event=retry line within 45 s"
 		return
 	fi
-	[ $(($(now_ms) + 3000)) -lt $((T * 1000)) ] ||
-		note "(the first 429 came late: less than 3 s left before the reset)"
+	line=$(events retry "$C/err.1" | head -n 1)
+	T=$(date -u -d "$(printf '%s\n' "$line" | lf reset_at)" +%s 2>/dev/null)
+	if [ -z "$T" ]; then
+		fail_ "run 1: no reset_at in its retry line: $line"
+		T=$(($(date +%s) + 6))
+	fi
+	script "[{\"kind\":\"usage_limit\",\"reset\":$T,\"until\":$T},{\"kind\":\"ok\",\"text\":\"after the reset\"}]"
 	for i in 2 3 4 5 6 7 8; do
 		cw_n "$i" --retries=6 --backoff=1s --backoff-max=4s --state-dir="$C/state" -p hi
 	done
 	for i in 1 2 3 4 5 6 7 8; do
 		wait "${NPID[i]}"
 		rc=$?
-		[ "$rc" -eq 0 ] || fail_ "run $i: exit $rc, expected 0: $(events done "$C/err.$i")"
+		[ "$rc" -eq 0 ] || fail_ "run $i: exit $rc, expected 0: $(events "done" "$C/err.$i")"
 		[ "$(cat "$C/out.$i")" = "after the reset" ] ||
 			fail_ "run $i: stdout $(head -c 100 "$C/out.$i")"
 	done
@@ -305,12 +312,15 @@ t_shared_cooldown_reset() {
 	done < <(main_log | sed 's/^{"t": \([0-9.]*\),.*/\1/')
 	[ "$late" -eq 1 ] || fail_ "$late requests arrived before the reset time $T, expected 1"
 	for i in 2 3 4 5 6 7 8; do
-		[ "$(events done "$C/err.$i" | lf attempts)" = 1 ] ||
-			fail_ "run $i: attempts=$(events done "$C/err.$i" | lf attempts), expected 1"
+		[ "$(events "done" "$C/err.$i" | lf attempts)" = 1 ] ||
+			fail_ "run $i: attempts=$(events "done" "$C/err.$i" | lf attempts), expected 1"
 		line=$(events retry "$C/err.$i" | head -n 1)
-		[ "$(printf '%s\n' "$line" | lf reason)" = cooldown ] &&
-			[ "$(printf '%s\n' "$line" | lf cause)" = rate_limit ] ||
-			fail_ "run $i: no reason=cooldown cause=rate_limit wait logged: $line"
+		[ "$(printf '%s\n' "$line" | lf reason)" = cooldown ] ||
+			fail_ "run $i: no reason=cooldown wait logged: $line"
+		[ "$(printf '%s\n' "$line" | lf cause)" = rate_limit ] ||
+			fail_ "run $i: the cooldown wait's cause is not rate_limit: $line"
+		same_instant "$(printf '%s\n' "$line" | lf until)" "$(iso_s "$T")" ||
+			fail_ "run $i: the cooldown wait is not until $(iso_s "$T"): $line"
 		# The wait comes before the attempt.
 		grep -m 1 -E 'event=(attempt|retry)( |$)' "$C/err.$i" | grep -q 'event=retry ' ||
 			fail_ "run $i: an attempt came before the cooldown wait"
@@ -322,12 +332,16 @@ t_shared_cooldown_reset() {
 # on) until T, 4 s after the first request arrives, then ok.
 #
 # Bound: each run stops at its first ok, so there are exactly 8 oks. A
-# run's 429s all arrive before T, at least L + w apart (L >= 0.5 s from
-# spawn to the POST, w the wait drawn from [b/2, b] for b = 1, 2, 4 s):
-# arrivals at +0, >= +1.0, >= +2.5, >= +5.0 s; so at most 3 per run, and
-# at most 8 + 8 * 3 = 32 requests in all, against 8 * 6 = 48 for runs
-# that spent their retries. The shared cooldown must also show: runs log
-# reason=cooldown waits (a run whose own wait ended before another's).
+# run's 429s all arrive within the 4 s before T, at least L + w apart
+# (L >= 0.4 s from spawn to the POST: the CLI's own start, 0.45 s at
+# best; w the wait drawn from [b/2, b], b = 1, 2, 4 s): arrivals at +0,
+# >= +0.9, >= +2.3, >= +4.7 s; so at most 3 per run, and at most
+# 8 + 8 * 3 = 32 requests in all, against 8 * 6 = 48 for runs that spent
+# their retries. The cooldown cannot hold back the first wave (every run
+# passes the gate before any 429 is seen), so the count alone does not
+# prove it shared; the reason=cooldown waits do (a run whose own wait
+# ended before another run's). t_shared_cooldown_reset has the exact
+# bound.
 t_shared_cooldown_concurrent() {
 	local i rc n first T
 	script '[{"kind":"http","status":429,"retry_after":4,"message":"rate limited"}]'
@@ -346,11 +360,11 @@ t_shared_cooldown_concurrent() {
 	for i in 1 2 3 4 5 6 7 8; do
 		wait "${NPID[i]}"
 		rc=$?
-		[ "$rc" -eq 0 ] || fail_ "run $i: exit $rc, expected 0: $(events done "$C/err.$i")"
+		[ "$rc" -eq 0 ] || fail_ "run $i: exit $rc, expected 0: $(events "done" "$C/err.$i")"
 	done
 	n=$(main_posts)
 	note "(8 runs, $n requests, $(main_log | grep -c '"status": 429') of them 429; $(cat "$C"/err.* | grep -c ' event=retry .*reason=cooldown') cooldown waits)"
-	[ "$n" -ge 8 ] && [ "$n" -le 32 ] || fail_ "expected 8..32 main requests, the mock saw $n"
+	between "$n" 8 32 || fail_ "expected 8..32 main requests, the mock saw $n"
 	n=$(main_log | grep -c '"status": 200')
 	[ "$n" -eq 8 ] || fail_ "expected exactly 8 ok answers (one a run), saw $n"
 	n=$(cat "$C"/err.* | grep -c ' event=retry .*reason=cooldown')
@@ -363,7 +377,8 @@ _first_post_seen() { [ "$(main_posts)" -ge 1 ]; }
 # request each (44); the breaker opens for the backoff window (3 s); runs
 # in it end 44 with no request; the mock is switched to ok; the first run
 # after the window probes (one request, 0) and closes it; the rest go
-# straight through (0, one request each).
+# straight through (0, one request each). At most twenty runs; it stops
+# after two have gone through after the probe.
 t_breaker() {
 	local i rc before reqs start end det open_until=0 phase=fail refused=0 probes=0 after=0
 	local run3_end=0
@@ -379,12 +394,13 @@ t_breaker() {
 		cp "$C/err" "$C/err.$i"
 		case $phase in
 		fail)
-			[ "$rc" -eq 44 ] && [ "$reqs" -eq 1 ] ||
+			[ "$rc:$reqs" = 44:1 ] ||
 				fail_ "run $i: exit $rc, $reqs requests; expected 44 after one request"
 			case $det in *breaker*) fail_ "run $i: refused by the breaker too early: $det" ;; esac
 			if [ "$i" -eq 3 ]; then
 				run3_end=$end
 				open_until=$(_breaker_until)
+				open_until=${open_until:-0}
 				phase=open
 				# The outage ends; the breaker does not know yet.
 				script '[{"kind":"ok","text":"back"}]'
@@ -416,12 +432,15 @@ t_breaker() {
 			;;
 		closed)
 			after=$((after + 1))
-			[ "$rc" -eq 0 ] && [ "$reqs" -eq 1 ] ||
+			[ "$rc:$reqs" = 0:1 ] ||
 				fail_ "run $i: exit $rc, $reqs requests after the probe; expected 0 after one request"
 			events warn | grep -q 'reason=breaker_probe' &&
 				fail_ "run $i: another probe after the breaker closed"
 			;;
 		esac
+		# Two runs through after the probe show it closed; the rest of
+		# the twenty would only cost time.
+		[ "$after" -ge 2 ] && break
 	done
 	note "(refused: $refused, probe: $probes, after the probe: $after; window $((open_until - run3_end)) ms after run 3 ended)"
 	[ "$refused" -ge 1 ] || fail_ "no run was refused by the open breaker"
@@ -430,7 +449,7 @@ t_breaker() {
 	# The window is the backoff (3 s) from the third failure, noted just
 	# before run 3 ended.
 	if [ "$open_until" -ne 0 ]; then
-		[ $((open_until - run3_end)) -ge 2000 ] && [ $((open_until - run3_end)) -le 3050 ] ||
+		between $((open_until - run3_end)) 2000 3050 ||
 			fail_ "breaker open until $((open_until - run3_end)) ms after run 3 ended, expected about 3000"
 	fi
 }
@@ -444,10 +463,9 @@ _breaker_until() {
 		echo 0
 		return
 	}
-	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(int(d.get("breaker_until_ms") or 0))' "$f" 2>/dev/null || echo 0
+	perl -0ne 'print /"breaker_until_ms":(\d+)/ ? "$1\n" : "0\n"' "$f"
 }
 
-case_ 429_429_ok_arg t_429_429_ok_arg
 case_ 429_429_ok_stdin t_429_429_ok_stdin
 case_ 429_always t_429_always
 case_ 529_always t_529_always
