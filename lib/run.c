@@ -62,6 +62,9 @@ struct run {
 	int64_t		 reset_at;	/* epoch s */
 	struct attempt_res res;		/* the last attempt */
 	bool		 have_res;
+	int64_t		 requests;	/* API requests of the finished attempts */
+	int		 responses;	/* assistant messages of this attempt */
+	char		 last_msg[64];	/* id of the last one */
 	char		*tools[MAX_TOOLS];	/* called in the last attempt */
 	int		 ntools;
 	char		 state_dir[PATH_MAX];
@@ -358,6 +361,44 @@ log_start(struct run *r)
 	log_end(r->lg, ev);
 }
 
+/*
+ * The id of an assistant message ("msg_…"), looked for near the start of
+ * its line, where the CLI writes it: one API response may come as
+ * several assistant lines, one per content block, all with its id.
+ */
+static bool
+assistant_msg_id(const char *line, size_t len, char *id, size_t size)
+{
+	static const char head[] = "{\"type\":\"assistant\"", key[] = "\"id\":\"";
+	size_t n = len < 1024 ? len : 1024, i, j;
+
+	if (n < sizeof(head) - 1 || memcmp(line, head, sizeof(head) - 1) != 0)
+		return false;
+	for (i = 0; i + sizeof(key) - 1 <= n; i++) {
+		if (memcmp(line + i, key, sizeof(key) - 1) != 0)
+			continue;
+		i += sizeof(key) - 1;
+		for (j = 0; i + j < n && line[i + j] != '"' && j + 1 < size; j++)
+			id[j] = line[i + j];
+		id[j] = '\0';
+		return j > 0;
+	}
+	return false;
+}
+
+/* Counts the API responses of the attempt, one per distinct message. */
+static void
+count_response(struct run *r, const struct pl_event *ev)
+{
+	char id[64];
+
+	if (!assistant_msg_id(ev->line, ev->line_len, id, sizeof(id)) ||
+	    strcmp(id, r->last_msg) == 0)
+		return;
+	strlcpy(r->last_msg, id, sizeof(r->last_msg));
+	r->responses++;
+}
+
 /* Every stream event of an attempt: the tools the model called. */
 static void
 observe(void *ctx, const struct pl_event *ev)
@@ -365,9 +406,12 @@ observe(void *ctx, const struct pl_event *ev)
 	struct run *r = ctx;
 	const char *name;
 
-	if (ev->kind == PLE_EVENT && r->tr != NULL)
-		(void)transcript_event(r->tr, r->attempts, ev->line,
-		    ev->line_len);
+	if (ev->kind == PLE_EVENT) {
+		count_response(r, ev);
+		if (r->tr != NULL)
+			(void)transcript_event(r->tr, r->attempts, ev->line,
+			    ev->line_len);
+	}
 	if (ev->kind != PLE_TOOL_USE)
 		return;
 	name = ev->skill != NULL ? ev->skill : ev->tool;
@@ -479,9 +523,19 @@ run_attempt(struct run *r)
 	}
 	beat(r, HB_RUNNING, clock_real_ms() + (cfg.tick_ms > 0 ?
 	    r->o->heartbeat_interval_ms : 0));
+	r->responses = 0;
+	r->last_msg[0] = '\0';
 	attempt_run(&cfg, &r->res);
 	r->have_res = true;
 	r->cli_retries += r->res.cli_retries;
+	/*
+	 * An attempt that started made at least one request; an empty
+	 * answer has no assistant line, and the CLI asked a second time.
+	 */
+	if (r->res.oc != OC_NOT_FOUND && r->res.oc != OC_NOT_EXECUTABLE &&
+	    r->res.oc != OC_USAGE)
+		r->requests += (r->responses > 0 ? r->responses : 1) +
+		    (r->res.oc == OC_EMPTY ? 1 : 0);
 }
 
 /* The outcome of the last attempt, as a run status (48 and 42 decided). */
@@ -929,9 +983,9 @@ add_outcome(struct run *r, cJSON *obj)
 	}
 	add_names(obj, "tools_called", r->tools, r->ntools);
 	add_names(obj, "expect_missing", (char *const *)r->missing, r->nmissing);
-	/* One request an attempt, and each retry the CLI made on its own. */
-	if (r->attempts > 0)
-		log_int(obj, "requests", r->attempts + r->cli_retries);
+	/* Each API response, and each retry the CLI made on its own. */
+	if (r->requests > 0)
+		log_int(obj, "requests", r->requests + r->cli_retries);
 	if (r->detail[0] != '\0')
 		log_str(obj, "detail", r->detail);
 }
