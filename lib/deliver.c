@@ -6,20 +6,18 @@
 
 #include "io.h"
 
-/* Text mode: `result`, plus a newline unless it already ends with one. */
+/*
+ * Text mode: `result`, plus a newline unless it already ends with one.
+ * A long result comes decoded from the spool, so memory stays flat.
+ */
 static int
 deliver_text(const struct attempt_res *res, int fd)
 {
-	size_t len = 0;
-	const char *text = payload_result_text(res->pl, &len);
+	bool ends_nl;
 
-	if (text == NULL)
-		text = "";
-	if (io_write_all(fd, text, len) == -1)
+	if (payload_write_result(res->pl, fd, &ends_nl) == -1)
 		return -1;
-	if (len == 0 || text[len - 1] != '\n')
-		return io_write_all(fd, "\n", 1);
-	return 0;
+	return ends_nl ? 0 : io_write_all(fd, "\n", 1);
 }
 
 /*

@@ -1,14 +1,17 @@
 /*
- * Payload: reads what the CLI printed on stdout and judges it. Pure: bytes
- * in, events to a hook, a verdict out; no processes and no I/O.
+ * Payload: reads what the CLI printed on stdout and judges it. Bytes in,
+ * events to a hook, a verdict out; no processes, and no I/O but reading
+ * back the caller's spool and writing a result where it is told to.
  *
  * The shapes handled here are the ones in claude-cli-facts.md (section 2,
  * the stream-json table, section 4) and the order of judgement is the one
  * in design.md, "Payload". stream-json is read a line at a time through
  * one reused buffer, so memory stays flat however long the stream; only
- * the last result object is kept. json is one value, so it is gathered
- * and parsed at the end. Text keeps its head and whether it is all white
- * space, nothing more.
+ * the last result object is kept. A line too long for that buffer is
+ * read back from the spool instead and reduced to what is judged (see
+ * "Lines read back from the spool"), so memory stays flat however long
+ * a line. json is one value, so it is gathered and parsed at the end.
+ * Text keeps its head and whether it is all white space, nothing more.
  */
 #include "payload.h"
 
@@ -20,17 +23,35 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* A stream line or a json document longer than this is not held. */
 #define LINE_MAX_BYTES	((size_t)128 << 20)
 /* After a line that grew the buffer past this, the buffer is let go. */
 #define LINE_KEEP_BYTES	((size_t)1 << 20)
+/* With a spool, a longer stream line is read back from it instead. */
+#define LINE_HOLD_BYTES	((size_t)256 << 10)
+/* In a line read back, a longer string (escaped) is kept as its head. */
+#define STR_HOLD_BYTES	((size_t)64 << 10)
 /* Bytes kept of text output, and of the first line that did not parse. */
 #define HEAD_BYTES	512
 /* Error texts are searched for keywords only this far. */
 #define SCAN_BYTES	8192
 /* Bytes of the CLI's own error message quoted in a verdict's detail. */
 #define QUOTE_BYTES	120
+
+/*
+ * A string of a line read back from the spool that was too long to hold:
+ * where its escaped text lies (between the quotes), and what judging
+ * asks of it.
+ */
+struct bigstr {
+	bool		 set;
+	int64_t		 off;
+	int64_t		 len;
+	bool		 empty;		/* as cJSON's C string: up to a NUL */
+	bool		 blank;		/* white space only, likewise */
+};
 
 struct payload {
 	enum pl_format	 fmt;
@@ -45,6 +66,11 @@ struct payload {
 	int64_t		 line_off;
 	bool		 overlong;	/* the current line is being skipped */
 	bool		 skipped_long;	/* some line was */
+	bool		 spooled;	/* the current line is left in the spool */
+	bool		 skipped_odd;	/* one read back could not be reduced */
+	int		 spool_fd;	/* -1: every line is held */
+	size_t		 line_hold;
+	size_t		 str_hold;
 	bool		 json_done;
 	bool		 quiet;		/* json: the hook is not told */
 
@@ -57,6 +83,7 @@ struct payload {
 	cJSON		*result;	/* the last type:"result" object */
 	int64_t		 result_off;
 	size_t		 result_len;
+	struct bigstr	 big;		/* its `result`, when not held */
 	const char	*malformed;	/* json: a value that is no result */
 	size_t		 nparsed;	/* lines (or elements) that parsed */
 	size_t		 nbad;		/* lines that did not */
@@ -652,20 +679,53 @@ note_bad(struct payload *p, const char *s, size_t n)
 	memcpy(p->bad_head, s, p->bad_head_len);
 }
 
+/* big: where its `result` string lies when it was not held, or NULL. */
 static void
-keep_result(struct payload *p, cJSON *r, int64_t off, size_t len)
+keep_result(struct payload *p, cJSON *r, int64_t off, size_t len,
+    const struct bigstr *big)
 {
 	cJSON_Delete(p->result);
 	p->result = r;
 	p->result_off = off;
 	p->result_len = len;
+	if (big != NULL)
+		p->big = *big;
+	else
+		memset(&p->big, 0, sizeof(p->big));
+}
+
+/*
+ * A stream line that parsed as an object (ev, which this takes): the
+ * raw line s, or NULL when it was not held; len is its length anyway.
+ */
+static void
+on_event(struct payload *p, cJSON *ev, const char *s, size_t len,
+    int64_t off, const struct bigstr *big)
+{
+	struct pl_event e;
+
+	p->nparsed++;
+	memset(&e, 0, sizeof(e));
+	e.kind = PLE_EVENT;
+	e.line = s;
+	e.line_len = s != NULL ? len : 0;
+	e.line_size = len;
+	e.line_off = off;
+	call_hook(p, &e);
+	if (str_is(ev, "type", "result")) {
+		keep_result(p, ev, off, len, big);
+		e.kind = PLE_RESULT;
+		call_hook(p, &e);
+		return;
+	}
+	observe(p, ev, &e);
+	cJSON_Delete(ev);
 }
 
 /* One complete stream line, without its newline; s[len] is a NUL. */
 static void
 stream_line(struct payload *p, const char *s, size_t len, int64_t off)
 {
-	struct pl_event e;
 	cJSON *ev;
 
 	if (all_space(s, len))
@@ -676,21 +736,972 @@ stream_line(struct payload *p, const char *s, size_t len, int64_t off)
 		note_bad(p, s, len);
 		return;
 	}
-	p->nparsed++;
-	memset(&e, 0, sizeof(e));
-	e.kind = PLE_EVENT;
-	e.line = s;
-	e.line_len = len;
-	e.line_off = off;
-	call_hook(p, &e);
-	if (str_is(ev, "type", "result")) {
-		keep_result(p, ev, off, len);
-		e.kind = PLE_RESULT;
-		call_hook(p, &e);
+	on_event(p, ev, s, len, off, NULL);
+}
+
+/*
+ * ---- Lines read back from the spool ----
+ *
+ * With a spool, a stream line longer than line_hold is not held: at its
+ * newline it is read back in RD_BYTES pieces and reduced, as it streams
+ * by, to the JSON text of an object that has only the members the code
+ * above reads (the shapes below), which cJSON then parses; from there
+ * the line is judged as a held one. A kept string longer than
+ * STR_HOLD_BYTES as escaped JSON (str_hold for the `result` string) is
+ * cut to about its first STR_HEAD_BYTES decoded bytes, more than judging
+ * ever searches (SCAN_BYTES); for the `result` string its place in the
+ * spool and whether it is blank are kept too.
+ *
+ * Judging must not depend on which way a line was read (the fuzz harness
+ * compares both on every input), so what is read as JSON here is what
+ * cJSON 1.7 reads, quirks included: white space is any byte up to 0x20,
+ * a UTF-8 byte order mark is skipped, numbers are as scan_number reads
+ * them, nesting stops at CJSON_NESTING_LIMIT, and strings are read as
+ * struct jdec reads them. Only the trailing white space after the object
+ * is parse_whole's. A line whose reduction outgrows OUT_MAX_BYTES (tens
+ * of thousands of tool_use blocks) is skipped, as an overlong held one.
+ */
+
+#define RD_BYTES	65536			/* one read of the spool */
+#define OUT_MAX_BYTES	((size_t)256 << 10)	/* a reduced line, at most */
+#define STR_HEAD_BYTES	((size_t)16 << 10)	/* kept of a long string */
+#define KEY_BYTES	31			/* longer keys are never read */
+
+/*
+ * cJSON reads a string in two passes, both copied here as machines fed
+ * a byte at a time: the first finds the closing quote (a backslash
+ * escapes the next byte, whatever it is), the second decodes what lies
+ * before it. They can disagree, as on "\u12\"x", whose \u takes in the
+ * escaped quote. Also kept: a \u with a bad hex digit is U+0000, a low
+ * surrogate alone or a high one not followed by a low one is an error.
+ */
+enum jd_state { JD_CHAR, JD_ESC, JD_HEX, JD_LOW_BS, JD_LOW_U, JD_LOW_HEX };
+
+struct jdec {
+	bool		 esc;		/* first pass: this byte is escaped */
+	enum jd_state	 st;		/* second pass */
+	int		 nhex;
+	bool		 badhex;
+	unsigned	 code;
+	unsigned	 high;		/* the high surrogate read */
+};
+
+/* First pass: does byte c close the string? */
+static bool
+jdec_closes(struct jdec *d, unsigned char c)
+{
+	if (!d->esc && c == '"')
+		return true;
+	d->esc = !d->esc && c == '\\';
+	return false;
+}
+
+static int
+utf8_put(unsigned long cp, unsigned char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (unsigned char)(0xc0 | cp >> 6);
+		out[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (unsigned char)(0xe0 | cp >> 12);
+		out[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (unsigned char)(0xf0 | cp >> 18);
+	out[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (unsigned char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+static void
+jdec_start_hex(struct jdec *d, enum jd_state st)
+{
+	d->st = st;
+	d->nhex = 0;
+	d->code = 0;
+	d->badhex = false;
+}
+
+/* Four hex digits are in: a code point, or a high surrogate to pair. */
+static int
+jdec_hex_done(struct jdec *d, unsigned char *out)
+{
+	unsigned code = d->badhex ? 0 : d->code;
+
+	if (d->st == JD_HEX) {
+		if (code >= 0xdc00 && code <= 0xdfff)
+			return -1;
+		if (code >= 0xd800 && code <= 0xdbff) {
+			d->high = code;
+			d->st = JD_LOW_BS;
+			return 0;
+		}
+		d->st = JD_CHAR;
+		return utf8_put(code, out);
+	}
+	if (code < 0xdc00 || code > 0xdfff)
+		return -1;
+	d->st = JD_CHAR;
+	return utf8_put(0x10000 + (((unsigned long)(d->high & 0x3ff) << 10) |
+	    (code & 0x3ff)), out);
+}
+
+static int
+jdec_hex(struct jdec *d, unsigned char c, unsigned char *out)
+{
+	int v = -1;
+
+	if (c >= '0' && c <= '9')
+		v = c - '0';
+	else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+		v = (c | 0x20) - 'a' + 10;
+	if (v < 0)
+		d->badhex = true;
+	else
+		d->code = d->code << 4 | (unsigned)v;
+	if (++d->nhex < 4)
+		return 0;
+	return jdec_hex_done(d, out);
+}
+
+static int
+jdec_escape(struct jdec *d, unsigned char c, unsigned char *out)
+{
+	static const char from[] = "bfnrt\"\\/", to[] = "\b\f\n\r\t\"\\/";
+	const char *k;
+
+	d->st = JD_CHAR;
+	if (c == 'u') {
+		jdec_start_hex(d, JD_HEX);
+		return 0;
+	}
+	if (c == '\0' || (k = strchr(from, c)) == NULL)
+		return -1;
+	out[0] = (unsigned char)to[k - from];
+	return 1;
+}
+
+/* Second pass: the bytes c decodes to, into out[4]: how many, or -1. */
+static int
+jdec_put(struct jdec *d, unsigned char c, unsigned char *out)
+{
+	switch (d->st) {
+	case JD_CHAR:
+		if (c == '\\') {
+			d->st = JD_ESC;
+			return 0;
+		}
+		out[0] = c;
+		return 1;
+	case JD_ESC:
+		return jdec_escape(d, c, out);
+	case JD_HEX:
+	case JD_LOW_HEX:
+		return jdec_hex(d, c, out);
+	case JD_LOW_BS:
+		if (c != '\\')
+			return -1;
+		d->st = JD_LOW_U;
+		return 0;
+	case JD_LOW_U:
+		if (c != 'u')
+			return -1;
+		jdec_start_hex(d, JD_LOW_HEX);
+		return 0;
+	}
+	return -1;
+}
+
+/* The closing quote came: what is still to decode, or -1. */
+static int
+jdec_end(const struct jdec *d, unsigned char *out)
+{
+	if (d->st == JD_CHAR)
+		return 0;
+	if (d->st != JD_ESC)
+		return -1;
+	/* The passes disagreed: cJSON decodes the closing quote itself. */
+	out[0] = '"';
+	return 1;
+}
+
+/* Cut here and closed with a quote, the string decodes as so far. */
+static bool
+jdec_at_rest(const struct jdec *d)
+{
+	return !d->esc && d->st == JD_CHAR;
+}
+
+/* A line in the spool, read a piece at a time. */
+struct rd {
+	int		 fd;
+	int64_t		 off;		/* spool offset of buf[0] */
+	int64_t		 end;		/* of the line */
+	size_t		 i;		/* the next byte is buf[i] */
+	size_t		 n;		/* bytes in buf */
+	int		 err;		/* errno of a failed read, else 0 */
+	unsigned char	 buf[RD_BYTES];
+};
+
+static struct rd *
+rd_open(int fd, int64_t off, int64_t len)
+{
+	struct rd *r = malloc(sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->fd = fd;
+	r->off = off;
+	r->end = off + len;
+	r->i = r->n = 0;
+	r->err = 0;
+	return r;
+}
+
+static void
+rd_seek(struct rd *r, int64_t off)
+{
+	r->off = off;
+	r->i = r->n = 0;
+}
+
+/* The next piece; -1 at the end of the line, or on an error (err). */
+static int
+rd_fill(struct rd *r)
+{
+	size_t want;
+	ssize_t got;
+
+	r->off += (int64_t)r->n;
+	r->i = r->n = 0;
+	if (r->err != 0 || r->off >= r->end)
+		return -1;
+	want = r->end - r->off < RD_BYTES ? (size_t)(r->end - r->off) :
+	    RD_BYTES;
+	do {
+		got = pread(r->fd, r->buf + r->n, want - r->n,
+		    (off_t)(r->off + (int64_t)r->n));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			/* Short: the spool lacks what was fed. */
+			r->err = got == 0 ? EIO : errno;
+			r->n = 0;
+			return -1;
+		}
+		r->n += (size_t)got;
+	} while (r->n < want);
+	return 0;
+}
+
+static int
+rd_peek(struct rd *r)
+{
+	if (r->i == r->n && rd_fill(r) == -1)
+		return -1;
+	return r->buf[r->i];
+}
+
+static int
+rd_get(struct rd *r)
+{
+	int c = rd_peek(r);
+
+	if (c >= 0)
+		r->i++;
+	return c;
+}
+
+static int64_t
+rd_pos(const struct rd *r)
+{
+	return r->off + (int64_t)r->i;
+}
+
+/*
+ * What is kept of a value: a shape names, for an object, the members
+ * read (SH_OBJ: the first of each name, as cJSON finds it) or a shape
+ * for every member (SH_MAP); for an array, the tool_use blocks of a
+ * message (SH_TOOLS) or its first string (SH_FIRST_STR, `errors`). A
+ * value of another type than its shape expects is kept as a leaf: a
+ * scalar whole, an object as {}, an array as []. Every key read above
+ * (get_*, cJSON_GetObjectItemCaseSensitive) must be here.
+ */
+enum sh_kind { SH_LEAF, SH_RESULT, SH_OBJ, SH_MAP, SH_TOOLS, SH_FIRST_STR };
+
+struct field;
+
+struct shape {
+	enum sh_kind		 kind;
+	const struct shape	*sub;		/* SH_MAP, SH_TOOLS */
+	const struct field	*fields;	/* SH_OBJ, NULL-terminated */
+};
+
+struct field {
+	const char		*key;
+	const struct shape	*sh;
+};
+
+static const struct shape sh_leaf = { SH_LEAF, NULL, NULL };
+static const struct shape sh_result = { SH_RESULT, NULL, NULL };
+static const struct shape sh_errors = { SH_FIRST_STR, NULL, NULL };
+
+static const struct field f_input[] = {
+	{ "skill", &sh_leaf }, { "command", &sh_leaf }, { "name", &sh_leaf },
+	{ NULL, NULL }
+};
+static const struct shape sh_input = { SH_OBJ, NULL, f_input };
+static const struct field f_block[] = {
+	{ "type", &sh_leaf }, { "name", &sh_leaf }, { "input", &sh_input },
+	{ NULL, NULL }
+};
+static const struct shape sh_block = { SH_OBJ, NULL, f_block };
+static const struct shape sh_content = { SH_TOOLS, &sh_block, NULL };
+static const struct field f_message[] = {
+	{ "content", &sh_content }, { NULL, NULL }
+};
+static const struct shape sh_message = { SH_OBJ, NULL, f_message };
+
+static const struct field f_usage[] = {
+	{ "input_tokens", &sh_leaf }, { "output_tokens", &sh_leaf },
+	{ "cache_read_input_tokens", &sh_leaf },
+	{ "cache_creation_input_tokens", &sh_leaf }, { NULL, NULL }
+};
+static const struct shape sh_usage = { SH_OBJ, NULL, f_usage };
+static const struct field f_model[] = {
+	{ "outputTokens", &sh_leaf }, { NULL, NULL }
+};
+static const struct shape sh_model = { SH_OBJ, NULL, f_model };
+static const struct shape sh_model_usage = { SH_MAP, &sh_model, NULL };
+
+static const struct field f_limit[] = {
+	{ "status", &sh_leaf }, { "resetsAt", &sh_leaf },
+	{ "resets_at", &sh_leaf }, { "isUsingOverage", &sh_leaf },
+	{ NULL, NULL }
+};
+static const struct shape sh_limit = { SH_OBJ, NULL, f_limit };
+
+/* At most 32: a bit each in scan_object's `seen`. */
+static const struct field f_event[] = {
+	{ "type", &sh_leaf }, { "subtype", &sh_leaf },
+	/* system: init, api_retry, model_fallback */
+	{ "model", &sh_leaf }, { "session_id", &sh_leaf },
+	{ "attempt", &sh_leaf }, { "max_retries", &sh_leaf },
+	{ "retry_delay_ms", &sh_leaf }, { "error_status", &sh_leaf },
+	{ "error", &sh_leaf }, { "fallback_model", &sh_leaf },
+	{ "original_model", &sh_leaf },
+	/* rate_limit_event, nested or flat */
+	{ "rate_limit_info", &sh_limit }, { "status", &sh_leaf },
+	{ "resetsAt", &sh_leaf }, { "resets_at", &sh_leaf },
+	{ "isUsingOverage", &sh_leaf },
+	/* assistant */
+	{ "message", &sh_message },
+	/* result */
+	{ "is_error", &sh_leaf }, { "api_error_status", &sh_leaf },
+	{ "result", &sh_result }, { "terminal_reason", &sh_leaf },
+	{ "errors", &sh_errors }, { "usage", &sh_usage },
+	{ "total_cost_usd", &sh_leaf }, { "num_turns", &sh_leaf },
+	{ "modelUsage", &sh_model_usage },
+	{ NULL, NULL }
+};
+static const struct shape sh_event = { SH_OBJ, NULL, f_event };
+
+/* One line being read back and reduced. */
+struct scan {
+	struct rd	*rd;
+	char		*out;		/* the reduced line, JSON text */
+	size_t		 len;
+	size_t		 cap;
+	bool		 full;		/* it outgrew OUT_MAX_BYTES */
+	int		 err;		/* ENOMEM */
+	size_t		 depth;
+	size_t		 str_hold;
+	struct bigstr	 big;
+};
+
+/* Appends to the reduced line; once full, nothing more is kept. */
+static void
+out_put(struct scan *sc, const void *b, size_t n)
+{
+	size_t cap;
+	char *nb;
+
+	if (sc->full)
+		return;
+	if (sc->len + n + 1 > OUT_MAX_BYTES) {
+		sc->full = true;
 		return;
 	}
-	observe(p, ev, &e);
-	cJSON_Delete(ev);
+	if (sc->len + n + 1 > sc->cap) {
+		cap = sc->cap < 1024 ? 1024 : sc->cap;
+		while (cap < sc->len + n + 1)
+			cap *= 2;
+		if ((nb = realloc(sc->out, cap)) == NULL) {
+			sc->full = true;
+			sc->err = ENOMEM;
+			return;
+		}
+		sc->out = nb;
+		sc->cap = cap;
+	}
+	memcpy(sc->out + sc->len, b, n);
+	sc->len += n;
+}
+
+static void
+out_str(struct scan *sc, const char *s)
+{
+	out_put(sc, s, strlen(s));
+}
+
+static void
+skip_ws(struct scan *sc)
+{
+	int c;
+
+	while ((c = rd_peek(sc->rd)) >= 0 && c <= ' ')
+		sc->rd->i++;
+}
+
+static int	scan_value(struct scan *, const struct shape *);
+
+/* What a string decodes to, as far as anything here asks. */
+struct strstat {
+	int64_t		 ndec;		/* bytes decoded */
+	bool		 nul;		/* cJSON's C string ended at a NUL */
+	bool		 empty;		/* before it */
+	bool		 blank;
+	size_t		 nkey;
+};
+
+static void
+str_note(struct strstat *ss, const unsigned char *b, size_t k, char *key)
+{
+	ss->ndec += (int64_t)k;
+	for (size_t i = 0; i < k && !ss->nul; i++) {
+		if (b[i] == '\0') {
+			ss->nul = true;
+			break;
+		}
+		ss->empty = false;
+		if (!is_space(b[i]))
+			ss->blank = false;
+		if (key != NULL && ss->nkey < KEY_BYTES)
+			key[ss->nkey] = (char)b[i];
+		ss->nkey++;
+	}
+}
+
+/* Nothing more decoded can change what str_note found. */
+static bool
+str_settled(const struct strstat *ss, const char *key)
+{
+	return ss->nul || (!ss->empty && !ss->blank &&
+	    (key == NULL || ss->nkey > KEY_BYTES));
+}
+
+enum str_mode { STR_DROP, STR_KEY, STR_KEEP, STR_RESULT };
+
+/* A string being read. */
+struct strscan {
+	enum str_mode	 mode;
+	bool		 emit;		/* appended: STR_KEEP, STR_RESULT */
+	int64_t		 hold;		/* raw bytes appended whole */
+	int64_t		 off;		/* of its first byte in the spool */
+	int64_t		 raw;		/* its bytes so far */
+	size_t		 cut;		/* where its head may end in sc->out */
+	char		*key;
+	struct jdec	 d;
+	struct strstat	 ss;
+};
+
+/* One byte of a string, not its closing quote. 0, or -1. */
+static int
+str_byte(struct scan *sc, struct strscan *st, unsigned char c)
+{
+	unsigned char dec[4];
+	int k;
+
+	if ((k = jdec_put(&st->d, c, dec)) < 0)
+		return -1;
+	st->raw++;
+	str_note(&st->ss, dec, (size_t)k, st->key);
+	/* Everything up to hold, and at least the head. */
+	if (st->emit && (st->raw <= st->hold ||
+	    st->ss.ndec <= (int64_t)STR_HEAD_BYTES)) {
+		out_put(sc, &c, 1);
+		if (jdec_at_rest(&st->d) &&
+		    st->ss.ndec <= (int64_t)STR_HEAD_BYTES)
+			st->cut = sc->len;
+	}
+	return 0;
+}
+
+/*
+ * m bytes at the reader, none a quote or a backslash, the string at
+ * rest: they decode to themselves, so str_byte's work is done at once.
+ */
+static void
+str_plain(struct scan *sc, struct strscan *st, size_t m)
+{
+	const unsigned char *b = sc->rd->buf + sc->rd->i;
+	int64_t head = (int64_t)STR_HEAD_BYTES - st->ss.ndec;
+	int64_t keep = st->hold - st->raw;
+	int64_t k = keep > head ? keep : head;
+	size_t before = sc->len;
+
+	if (str_settled(&st->ss, st->key))
+		st->ss.ndec += (int64_t)m;
+	else
+		str_note(&st->ss, b, m, st->key);
+	if (st->emit && k > 0) {
+		out_put(sc, b, k < (int64_t)m ? (size_t)k : m);
+		if (head > 0 && !sc->full)
+			st->cut = before + (head < (int64_t)m ? (size_t)head : m);
+	}
+	st->raw += (int64_t)m;
+	sc->rd->i += m;
+}
+
+/* Plain bytes ahead in the reader's piece. */
+static size_t
+plain_run(const struct rd *r)
+{
+	size_t i = r->i;
+
+	while (i < r->n && r->buf[i] != '"' && r->buf[i] != '\\')
+		i++;
+	return i - r->i;
+}
+
+/* The string is over: what is left to decode, and its head if cut. */
+static int
+str_end(struct scan *sc, struct strscan *st)
+{
+	unsigned char dec[4];
+	int k;
+
+	if ((k = jdec_end(&st->d, dec)) < 0)
+		return -1;
+	str_note(&st->ss, dec, (size_t)k, st->key);
+	if (st->key != NULL)
+		st->key[st->ss.nkey <= KEY_BYTES ? st->ss.nkey : 0] = '\0';
+	if (!st->emit)
+		return 0;
+	if (st->raw > st->hold) {
+		if (!sc->full)
+			sc->len = st->cut;
+		if (st->mode == STR_RESULT) {
+			sc->big.set = true;
+			sc->big.off = st->off;
+			sc->big.len = st->raw;
+			sc->big.empty = st->ss.empty;
+			sc->big.blank = st->ss.blank;
+		}
+	}
+	out_put(sc, "\"", 1);
+	return 0;
+}
+
+/*
+ * A string, the reader at its opening quote. STR_KEY decodes it into
+ * key[KEY_BYTES + 1] (as cJSON's C string; "" when longer); STR_KEEP and
+ * STR_RESULT append it, or its head when it is longer than they hold
+ * (and STR_RESULT says where it lies in sc->big). 0, or -1: not a string
+ * as cJSON reads it.
+ */
+static int
+scan_string(struct scan *sc, enum str_mode mode, char *key)
+{
+	struct strscan st;
+	size_t m;
+	int c;
+
+	memset(&st, 0, sizeof(st));
+	st.mode = mode;
+	st.emit = mode == STR_KEEP || mode == STR_RESULT;
+	st.hold = (int64_t)(mode == STR_RESULT ? sc->str_hold :
+	    STR_HOLD_BYTES);
+	st.key = key;
+	st.ss.empty = st.ss.blank = true;
+	(void)rd_get(sc->rd);
+	st.off = rd_pos(sc->rd);
+	if (st.emit)
+		out_put(sc, "\"", 1);
+	st.cut = sc->len;
+	for (;;) {
+		if (jdec_at_rest(&st.d) && (m = plain_run(sc->rd)) > 0) {
+			str_plain(sc, &st, m);
+			continue;
+		}
+		if ((c = rd_get(sc->rd)) < 0)
+			return -1;
+		if (jdec_closes(&st.d, (unsigned char)c))
+			return str_end(sc, &st);
+		if (str_byte(sc, &st, (unsigned char)c) == -1)
+			return -1;
+	}
+}
+
+/*
+ * Numbers as cJSON reads them since the fix of CVE-2023-26819 (1.7.18,
+ * and Debian's 1.7.15+deb12u3): the run of [-+.0-9eE] bytes, any length,
+ * is a number if strtod takes all of it (else what is left of it is
+ * garbage after the value). For a run that starts with - or a digit,
+ * strtod takes all of -?(D+(.D*)?|.D+)([eE][+-]?D+)? and nothing longer.
+ */
+enum num_state { NS_START, NS_SIGN, NS_INT, NS_DOT, NS_LEAD_DOT, NS_FRAC,
+	NS_E, NS_E_SIGN, NS_EXP, NS_BAD };
+
+static bool
+is_num_byte(int c)
+{
+	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' ||
+	    c == 'e' || c == 'E';
+}
+
+static enum num_state
+num_step(enum num_state s, int c)
+{
+	bool digit = c >= '0' && c <= '9', e = c == 'e' || c == 'E';
+
+	switch (s) {
+	case NS_START:
+		return c == '-' ? NS_SIGN : digit ? NS_INT : NS_BAD;
+	case NS_SIGN:
+		return digit ? NS_INT : c == '.' ? NS_LEAD_DOT : NS_BAD;
+	case NS_INT:
+		return digit ? NS_INT : c == '.' ? NS_DOT : e ? NS_E : NS_BAD;
+	case NS_DOT:
+	case NS_FRAC:
+		return digit ? NS_FRAC : e ? NS_E : NS_BAD;
+	case NS_LEAD_DOT:
+		return digit ? NS_FRAC : NS_BAD;
+	case NS_E:
+		return digit ? NS_EXP : c == '-' || c == '+' ? NS_E_SIGN :
+		    NS_BAD;
+	case NS_E_SIGN:
+	case NS_EXP:
+		return digit ? NS_EXP : NS_BAD;
+	case NS_BAD:
+		break;
+	}
+	return NS_BAD;
+}
+
+static int
+scan_number(struct scan *sc, bool keep)
+{
+	enum num_state s = NS_START;
+	char ch;
+	int c;
+
+	while ((c = rd_peek(sc->rd)) >= 0 && is_num_byte(c)) {
+		s = num_step(s, c);
+		sc->rd->i++;
+		if (keep) {
+			ch = (char)c;
+			out_put(sc, &ch, 1);
+		}
+	}
+	return s == NS_INT || s == NS_DOT || s == NS_FRAC || s == NS_EXP ?
+	    0 : -1;
+}
+
+static int
+scan_word(struct scan *sc, const char *w, bool keep)
+{
+	for (const char *q = w; *q != '\0'; q++)
+		if (rd_get(sc->rd) != (unsigned char)*q)
+			return -1;
+	if (keep)
+		out_str(sc, w);
+	return 0;
+}
+
+/* The shape of member `key`, NULL unless read and the first of its name. */
+static const struct shape *
+field_shape(const struct shape *sh, const char *key, uint32_t *seen)
+{
+	for (size_t i = 0; sh->fields[i].key != NULL; i++) {
+		if (strcmp(sh->fields[i].key, key) != 0)
+			continue;
+		if ((*seen & UINT32_C(1) << i) != 0)
+			return NULL;
+		*seen |= UINT32_C(1) << i;
+		return sh->fields[i].sh;
+	}
+	return NULL;
+}
+
+/* One member of an object; *kept counts those appended. */
+static int
+scan_member(struct scan *sc, const struct shape *sh, uint32_t *seen,
+    size_t *kept)
+{
+	bool obj = sh != NULL && sh->kind == SH_OBJ;
+	const struct shape *vsh = NULL;
+	char key[KEY_BYTES + 1];
+
+	skip_ws(sc);
+	if (rd_peek(sc->rd) != '"')
+		return -1;
+	if (sh != NULL && sh->kind == SH_MAP) {
+		if (*kept > 0)
+			out_put(sc, ",", 1);
+		if (scan_string(sc, STR_KEEP, NULL) == -1)
+			return -1;
+		vsh = sh->sub;
+	} else {
+		if (scan_string(sc, obj ? STR_KEY : STR_DROP, key) == -1)
+			return -1;
+		if (obj && (vsh = field_shape(sh, key, seen)) != NULL) {
+			if (*kept > 0)
+				out_put(sc, ",", 1);
+			/* The name as looked up: it matched, escapes or not. */
+			out_put(sc, "\"", 1);
+			out_str(sc, key);
+			out_put(sc, "\"", 1);
+		}
+	}
+	skip_ws(sc);
+	if (rd_get(sc->rd) != ':')
+		return -1;
+	if (vsh != NULL)
+		out_put(sc, ":", 1);
+	skip_ws(sc);
+	if (scan_value(sc, vsh) == -1)
+		return -1;
+	if (vsh != NULL)
+		(*kept)++;
+	return 0;
+}
+
+static int
+scan_object(struct scan *sc, const struct shape *sh)
+{
+	uint32_t seen = 0;
+	size_t kept = 0;
+	int c;
+
+	if (sc->depth >= CJSON_NESTING_LIMIT)
+		return -1;
+	sc->depth++;
+	(void)rd_get(sc->rd);
+	if (sh != NULL)
+		out_put(sc, "{", 1);
+	skip_ws(sc);
+	if (rd_peek(sc->rd) == '}')
+		(void)rd_get(sc->rd);
+	else {
+		do {
+			if (scan_member(sc, sh, &seen, &kept) == -1)
+				return -1;
+			skip_ws(sc);
+		} while ((c = rd_get(sc->rd)) == ',');
+		if (c != '}')
+			return -1;
+	}
+	if (sh != NULL)
+		out_put(sc, "}", 1);
+	sc->depth--;
+	return 0;
+}
+
+/* A reduced content block: is it a tool_use, as on_assistant asks? */
+static bool
+is_tool_use(const char *s, size_t n)
+{
+	cJSON *b = cJSON_ParseWithLength(s, n);
+	bool yes = str_is(b, "type", "tool_use");
+
+	cJSON_Delete(b);
+	return yes;
+}
+
+/* One element of an array; *kept counts those appended. */
+static int
+scan_element(struct scan *sc, const struct shape *sh, size_t *kept)
+{
+	size_t mark = sc->len, el;
+	int c = rd_peek(sc->rd);
+
+	if (sh != NULL && sh->kind == SH_TOOLS && c == '{') {
+		if (*kept > 0)
+			out_put(sc, ",", 1);
+		el = sc->len;
+		if (scan_value(sc, sh->sub) == -1)
+			return -1;
+		if (sc->full)
+			return 0;
+		if (is_tool_use(sc->out + el, sc->len - el))
+			(*kept)++;
+		else
+			sc->len = mark;
+		return 0;
+	}
+	if (sh != NULL && sh->kind == SH_FIRST_STR && c == '"' && *kept == 0) {
+		(*kept)++;
+		return scan_string(sc, STR_KEEP, NULL);
+	}
+	return scan_value(sc, NULL);
+}
+
+static int
+scan_array(struct scan *sc, const struct shape *sh)
+{
+	size_t kept = 0;
+	int c;
+
+	if (sc->depth >= CJSON_NESTING_LIMIT)
+		return -1;
+	sc->depth++;
+	(void)rd_get(sc->rd);
+	if (sh != NULL)
+		out_put(sc, "[", 1);
+	skip_ws(sc);
+	if (rd_peek(sc->rd) == ']')
+		(void)rd_get(sc->rd);
+	else {
+		do {
+			skip_ws(sc);
+			if (scan_element(sc, sh, &kept) == -1)
+				return -1;
+			skip_ws(sc);
+		} while ((c = rd_get(sc->rd)) == ',');
+		if (c != ']')
+			return -1;
+	}
+	if (sh != NULL)
+		out_put(sc, "]", 1);
+	sc->depth--;
+	return 0;
+}
+
+/* One value: appended as its shape says, or only read (sh NULL). */
+static int
+scan_value(struct scan *sc, const struct shape *sh)
+{
+	int c = rd_peek(sc->rd);
+
+	switch (c) {
+	case 'n':
+		return scan_word(sc, "null", sh != NULL);
+	case 'f':
+		return scan_word(sc, "false", sh != NULL);
+	case 't':
+		return scan_word(sc, "true", sh != NULL);
+	case '"':
+		return scan_string(sc, sh == NULL ? STR_DROP :
+		    sh->kind == SH_RESULT ? STR_RESULT : STR_KEEP, NULL);
+	case '[':
+		return scan_array(sc, sh);
+	case '{':
+		return scan_object(sc, sh);
+	}
+	if (c == '-' || (c >= '0' && c <= '9'))
+		return scan_number(sc, sh != NULL);
+	return -1;
+}
+
+enum scan_end { SCAN_OK, SCAN_BAD, SCAN_FULL, SCAN_ERR };
+
+/* The whole line, as parse_whole reads it, reduced to sc->out. */
+static enum scan_end
+scan_line(struct scan *sc)
+{
+	struct rd *r = sc->rd;
+	int c;
+
+	/* cJSON skips a UTF-8 byte order mark in 5 bytes or more. */
+	if (rd_peek(r) >= 0 && r->n >= 5 && memcmp(r->buf, "\xef\xbb\xbf", 3) == 0)
+		r->i = 3;
+	skip_ws(sc);
+	if (rd_peek(r) != '{' || scan_object(sc, &sh_event) == -1)
+		return r->err != 0 ? SCAN_ERR : SCAN_BAD;
+	while ((c = rd_get(r)) >= 0)
+		if (!is_space((unsigned char)c))
+			return SCAN_BAD;
+	if (r->err != 0 || sc->err != 0)
+		return SCAN_ERR;
+	return sc->full ? SCAN_FULL : SCAN_OK;
+}
+
+/* A line that is no JSON object: its head noted as a held one's is. */
+static int
+spooled_bad(struct payload *p, struct rd *r, int64_t off)
+{
+	char head[HEAD_BYTES];
+	size_t n = 0;
+	int c;
+
+	rd_seek(r, off);
+	while ((c = rd_peek(r)) >= 0 && is_space((unsigned char)c))
+		r->i++;
+	while (n < sizeof(head) && (c = rd_get(r)) >= 0)
+		head[n++] = (char)c;
+	if (r->err != 0) {
+		errno = r->err;
+		return -1;
+	}
+	/* All white space: skipped, as stream_line does. */
+	if (n > 0)
+		note_bad(p, head, n);
+	return 0;
+}
+
+static int
+spooled_judge(struct payload *p, struct scan *sc, int64_t off, size_t len)
+{
+	enum scan_end how = scan_line(sc);
+	cJSON *ev;
+
+	switch (how) {
+	case SCAN_OK:
+		sc->out[sc->len] = '\0';
+		if (cJSON_IsObject(ev = parse_whole(sc->out, sc->len))) {
+			on_event(p, ev, NULL, len, off, &sc->big);
+			return 0;
+		}
+		/* Out of memory, or a reduction cJSON does not read. */
+		cJSON_Delete(ev);
+		break;
+	case SCAN_BAD:
+		return spooled_bad(p, sc->rd, off);
+	case SCAN_FULL:
+		break;
+	case SCAN_ERR:
+		errno = sc->rd->err != 0 ? sc->rd->err : sc->err;
+		return -1;
+	}
+	p->nbad++;
+	p->skipped_odd = true;
+	return 0;
+}
+
+/* A line left in the spool, at its end. 0, or -1 with errno. */
+static int
+spooled_line(struct payload *p, int64_t off, size_t len)
+{
+	struct scan sc;
+	int rc;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.str_hold = p->str_hold;
+	if ((sc.rd = rd_open(p->spool_fd, off, (int64_t)len)) == NULL)
+		return -1;
+	rc = spooled_judge(p, &sc, off, len);
+	free(sc.rd);
+	free(sc.out);
+	return rc;
 }
 
 /* Makes room for n more bytes and a NUL after them. */
@@ -720,13 +1731,19 @@ drop_buffer(struct payload *p)
 	p->len = p->cap = 0;
 }
 
-static void
+/* The line ends at p->off. 0, or -1 with errno (reading the spool). */
+static int
 end_line(struct payload *p)
 {
+	int rc = 0;
+
 	if (p->overlong) {
 		p->overlong = false;
 		p->skipped_long = true;
 		p->nbad++;
+	} else if (p->spooled) {
+		p->spooled = false;
+		rc = spooled_line(p, p->line_off, (size_t)(p->off - p->line_off));
 	} else if (p->len > 0) {
 		p->buf[p->len] = '\0';
 		stream_line(p, p->buf, p->len, p->line_off);
@@ -734,21 +1751,40 @@ end_line(struct payload *p)
 	p->len = 0;
 	if (p->cap > LINE_KEEP_BYTES)
 		drop_buffer(p);
+	return rc;
+}
+
+/* Whether the current line, take bytes longer, is still held. */
+static bool
+still_held(struct payload *p, size_t take)
+{
+	if (p->overlong || p->spooled)
+		return false;
+	if (p->spool_fd != -1 && p->len + take > p->line_hold) {
+		/* Its bytes are in the spool: read there at its end. */
+		p->spooled = true;
+		drop_buffer(p);
+		return false;
+	}
+	if (p->len + take > LINE_MAX_BYTES) {
+		/* Held, it would break the flat-memory promise. */
+		p->overlong = true;
+		drop_buffer(p);
+		return false;
+	}
+	return true;
 }
 
 static int
 feed_stream(struct payload *p, const char *b, size_t n)
 {
+	int rc;
+
 	while (n > 0) {
 		const char *nl = memchr(b, '\n', n);
 		size_t take = nl != NULL ? (size_t)(nl - b) : n;
 
-		if (!p->overlong && p->len + take > LINE_MAX_BYTES) {
-			/* Held, it would break the flat-memory promise. */
-			p->overlong = true;
-			drop_buffer(p);
-		}
-		if (!p->overlong && take > 0) {
+		if (still_held(p, take) && take > 0) {
 			if (reserve(p, take) == -1)
 				return -1;
 			memcpy(p->buf + p->len, b, take);
@@ -758,11 +1794,13 @@ feed_stream(struct payload *p, const char *b, size_t n)
 		b += take;
 		n -= take;
 		if (nl != NULL) {
-			end_line(p);
+			rc = end_line(p);
 			b++;
 			n--;
 			p->off++;
 			p->line_off = p->off;
+			if (rc == -1)
+				return -1;
 		}
 	}
 	return 0;
@@ -809,7 +1847,26 @@ payload_new(enum pl_format fmt, pl_hook *hook, void *ctx)
 	p->hook = hook;
 	p->ctx = ctx;
 	p->all_space = true;
+	p->spool_fd = -1;
+	p->line_hold = LINE_HOLD_BYTES;
+	p->str_hold = STR_HOLD_BYTES;
 	return p;
+}
+
+void
+payload_set_spool(struct payload *p, int fd)
+{
+	if (p->fmt == PL_STREAM)
+		p->spool_fd = fd;
+}
+
+void
+payload_set_limits(struct payload *p, size_t line_hold, size_t str_hold)
+{
+	if (line_hold != 0)
+		p->line_hold = line_hold;
+	if (str_hold != 0)
+		p->str_hold = str_hold;
 }
 
 void
@@ -822,7 +1879,10 @@ payload_free(struct payload *p)
 	free(p);
 }
 
-/* 0, or -1 with errno (ENOMEM; EFBIG for json past LINE_MAX_BYTES). */
+/*
+ * 0, or -1 with errno (ENOMEM; EFBIG for json past LINE_MAX_BYTES; a
+ * failed read of the spool).
+ */
 int
 payload_feed(struct payload *p, const char *b, size_t n)
 {
@@ -874,7 +1934,7 @@ json_finish(struct payload *p)
 		if (get_str(root, "type") == NULL)
 			p->malformed = "json output has no type";
 		else if (str_is(root, "type", "result")) {
-			keep_result(p, root, 0, 0);
+			keep_result(p, root, 0, 0, NULL);
 			return;
 		}
 	} else if (cJSON_IsArray(root)) {
@@ -889,7 +1949,7 @@ json_finish(struct payload *p)
 		}
 		if (last != NULL)
 			keep_result(p, cJSON_DetachItemViaPointer(root, last), 0,
-			    0);
+			    0, NULL);
 	} else
 		p->malformed = "json output is not an object or array";
 	cJSON_Delete(root);
@@ -987,6 +2047,9 @@ judge_no_result(struct payload *p, const struct pl_end *end,
 		if (p->skipped_long)
 			detail_add(v, "(a line over %zu MiB was skipped)",
 			    LINE_MAX_BYTES >> 20);
+		if (p->skipped_odd)
+			detail_add(v, "(a long line could not be read back "
+			    "and was skipped)");
 	}
 }
 
@@ -1073,6 +2136,9 @@ judge_result(struct payload *p, const struct pl_end *end, struct verdict *v)
 	const char *text = cJSON_IsString(res) ? res->valuestring : NULL;
 	size_t n = text != NULL ? strlen(text) : 0;
 	bool cli_form = cli_error_form(text, n);
+	/* Not held, text is only its head, but its blankness is known. */
+	bool empty = p->big.set ? p->big.empty : n == 0;
+	bool blank = p->big.set ? p->big.blank : all_space(text, n);
 
 	v->have_result = true;
 	if (is_error || sub_bad || exit_bad || cli_form)
@@ -1083,9 +2149,9 @@ judge_result(struct payload *p, const struct pl_end *end, struct verdict *v)
 	} else if (text == NULL) {
 		v->oc = OC_BAD_PAYLOAD;
 		detail_add(v, "result is not a string");
-	} else if (all_space(text, n)) {
+	} else if (blank) {
 		v->oc = OC_EMPTY;
-		detail_add(v, n == 0 ? "empty result" :
+		detail_add(v, empty ? "empty result" :
 		    "white space only result");
 	} else
 		v->oc = OC_OK;
@@ -1139,9 +2205,13 @@ payload_judge(struct payload *p, const struct pl_end *end, struct verdict *v)
 		judge_text(p, end, v);
 		return;
 	}
-	if (p->fmt == PL_STREAM && (p->len > 0 || p->overlong)) {
+	if (p->fmt == PL_STREAM && (p->len > 0 || p->overlong ||
+	    p->spooled)) {
 		/* A last line without its newline still counts. */
-		end_line(p);
+		if (end_line(p) == -1) {
+			p->nbad++;
+			p->skipped_odd = true;
+		}
 		p->line_off = p->off;
 	}
 	if (p->fmt == PL_JSON && !p->json_done)
@@ -1165,7 +2235,7 @@ payload_result_text(const struct payload *p, size_t *len)
 {
 	const char *s;
 
-	if (p->fmt == PL_TEXT || p->result == NULL ||
+	if (p->fmt == PL_TEXT || p->result == NULL || p->big.set ||
 	    (s = get_str(p->result, "result")) == NULL) {
 		if (len != NULL)
 			*len = 0;
@@ -1174,4 +2244,101 @@ payload_result_text(const struct payload *p, size_t *len)
 	if (len != NULL)
 		*len = strlen(s);
 	return s;
+}
+
+static int
+write_all(int fd, const void *b, size_t n)
+{
+	const char *q = b;
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, q, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		q += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Decodes a result string not held from the spool to fd, a piece at a
+ * time; runs without a backslash decode to themselves.
+ */
+static int
+write_big(struct rd *r, unsigned char *out, int fd, bool *ends_nl)
+{
+	const unsigned char *b, *bs;
+	struct jdec d;
+	size_t n = 0, m;
+	int c, k;
+
+	memset(&d, 0, sizeof(d));
+	while ((c = rd_peek(r)) >= 0) {
+		if (d.st == JD_CHAR && c != '\\') {
+			b = r->buf + r->i;
+			bs = memchr(b, '\\', r->n - r->i);
+			m = bs != NULL ? (size_t)(bs - b) : r->n - r->i;
+			if (m > RD_BYTES - n)
+				m = RD_BYTES - n;
+			memcpy(out + n, b, m);
+			k = (int)m;
+			r->i += m;
+		} else {
+			k = jdec_put(&d, (unsigned char)c, out + n);
+			r->i++;
+		}
+		/* It was read whole once: the spool changed since. */
+		if (k < 0) {
+			errno = EIO;
+			return -1;
+		}
+		n += (size_t)k;
+		if (k > 0)
+			*ends_nl = out[n - 1] == '\n';
+		if (n >= RD_BYTES) {
+			if (write_all(fd, out, n) == -1)
+				return -1;
+			n = 0;
+		}
+	}
+	if (r->err != 0) {
+		errno = r->err;
+		return -1;
+	}
+	if ((k = jdec_end(&d, out + n)) < 0) {
+		errno = EIO;
+		return -1;
+	}
+	n += (size_t)k;
+	if (k > 0)
+		*ends_nl = out[n - 1] == '\n';
+	return write_all(fd, out, n);
+}
+
+int
+payload_write_result(const struct payload *p, int fd, bool *ends_nl)
+{
+	const char *s;
+	unsigned char *out;
+	struct rd *r;
+	size_t n;
+	int rc;
+
+	*ends_nl = false;
+	if (p->result != NULL && p->big.set) {
+		r = rd_open(p->spool_fd, p->big.off, p->big.len);
+		out = malloc(RD_BYTES + 4);
+		rc = r != NULL && out != NULL ? write_big(r, out, fd, ends_nl) : -1;
+		free(r);
+		free(out);
+		return rc;
+	}
+	if ((s = payload_result_text(p, &n)) == NULL || n == 0)
+		return 0;
+	*ends_nl = s[n - 1] == '\n';
+	return write_all(fd, s, n);
 }

@@ -26,6 +26,8 @@ enum pl_format {
  * lines of interest, their own kind (PLE_TOOL_USE once per tool_use
  * block). Only PL_STREAM calls the hook. Every pointer in a pl_event is
  * valid only during the call; fields a kind does not set are 0 or NULL.
+ * A line too long to hold (see payload_set_spool) comes with line NULL
+ * and line_len 0: its bytes are line_size bytes at line_off in the spool.
  */
 enum pl_event_kind {
 	PLE_EVENT,	/* any complete line that parsed (liveness) */
@@ -40,7 +42,8 @@ enum pl_event_kind {
 struct pl_event {
 	enum pl_event_kind kind;
 	const char	*line;		/* the raw line, not NUL-terminated */
-	size_t		 line_len;
+	size_t		 line_len;	/* of line; 0 when line is NULL */
+	size_t		 line_size;	/* of the line in the stream, always */
 	int64_t		 line_off;	/* offset of the line in the stream */
 	const char	*model;		/* INIT; FALLBACK: the new model */
 	const char	*session;	/* INIT */
@@ -96,9 +99,27 @@ struct payload;
 struct payload	*payload_new(enum pl_format, pl_hook *, void *ctx);
 void		 payload_free(struct payload *);
 /*
+ * PL_STREAM: fd holds every byte fed, each at its offset in the stream
+ * (the bytes fed before it), written there before it is fed; payload
+ * only preads it. Then a stream line longer than 256 KiB is not held
+ * but read back from fd in pieces when its newline comes, keeping only
+ * what judging and the hook need, so memory stays flat whatever the
+ * line's size. Without a spool, lines are held whole (up to 128 MiB).
+ */
+void		 payload_set_spool(struct payload *, int fd);
+/*
+ * For tests: a line longer than line_hold bytes is read back from the
+ * spool, and, in such a line, a `result` string longer than str_hold
+ * bytes (as escaped JSON) is not held (see payload_write_result). 0
+ * keeps a default (256 KiB, 64 KiB).
+ */
+void		 payload_set_limits(struct payload *, size_t line_hold,
+		    size_t str_hold);
+/*
  * stdout bytes as they arrive, in any chunks. 0, or -1 with errno:
- * ENOMEM, or EFBIG for PL_JSON output over 128 MiB (json is one value
- * and must be held whole; stream lines over that are skipped instead).
+ * ENOMEM, EFBIG for PL_JSON output over 128 MiB (json is one value
+ * and must be held whole; stream lines over that are skipped instead,
+ * when there is no spool), or the error of a read of the spool.
  */
 int		 payload_feed(struct payload *, const char *, size_t);
 /* A type:"result" line was read (PL_STREAM; PL_JSON after judging). */
@@ -109,8 +130,18 @@ void		 payload_judge(struct payload *, const struct pl_end *,
 /*
  * The `result` string of the last result, NUL-terminated, its length in
  * *len; NULL (and 0) if none, if not a string, and always for PL_TEXT.
- * PL_JSON knows it only after payload_judge. Valid until payload_free.
+ * Also NULL for a result string that was not held (read back from the
+ * spool): payload_write_result has it. PL_JSON knows it only after
+ * payload_judge. Valid until payload_free.
  */
 const char	*payload_result_text(const struct payload *, size_t *);
+/*
+ * Writes the `result` string of the last result to fd, decoded, held or
+ * not (then decoded from the spool in pieces); nothing if there is none.
+ * *ends_nl tells whether its last byte was a newline. 0, or -1 with
+ * errno (of the write, or of a read of the spool: EIO if it is short).
+ */
+int		 payload_write_result(const struct payload *, int fd,
+		    bool *ends_nl);
 
 #endif

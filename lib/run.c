@@ -408,9 +408,12 @@ observe(void *ctx, const struct pl_event *ev)
 
 	if (ev->kind == PLE_EVENT) {
 		count_response(r, ev);
-		if (r->tr != NULL)
+		if (r->tr != NULL && ev->line != NULL)
 			(void)transcript_event(r->tr, r->attempts, ev->line,
 			    ev->line_len);
+		else if (r->tr != NULL && ev->line_size > 0)
+			(void)transcript_event_spool(r->tr, r->attempts,
+			    r->res.spool_fd, (off_t)ev->line_off, ev->line_size);
 	}
 	if (ev->kind != PLE_TOOL_USE)
 		return;

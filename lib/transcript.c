@@ -319,6 +319,46 @@ transcript_event(struct transcript *t, int attempt, const char *line,
 	return rc;
 }
 
+/*
+ * An event too long to be held (claudewrap reads it back from its stdout
+ * spool): the envelope is printed around a placeholder and the event's
+ * bytes are copied in between, so memory stays flat whatever its size.
+ */
+int
+transcript_event_spool(struct transcript *t, int attempt, int fd, off_t off,
+    size_t size)
+{
+	cJSON *o = build(attempt, "0", 1);
+	char *env, *mark;
+	struct iovec iov;
+	int rc = -1;
+
+	if (o == NULL)
+		return failed(t);
+	env = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	/* The placeholder is the last value: the envelope ends "0}". */
+	if (env == NULL || (mark = strrchr(env, '0')) == NULL ||
+	    strcmp(mark, "0}") != 0) {
+		free(env);
+		errno = ENOMEM;
+		return failed(t);
+	}
+	*mark = '\0';
+	iov = (struct iovec){ env, strlen(env) };
+	if (flush(t) == 0 && put(t, &iov, 1) == 0) {
+		if (io_copy(fd, off, (off_t)size, t->fd) == -1) {
+			t->torn = true;
+			rc = failed(t);
+		} else {
+			iov = (struct iovec){ "}\n", 2 };
+			rc = put(t, &iov, 1);
+		}
+	}
+	free(env);
+	return rc;
+}
+
 int
 transcript_close(struct transcript *t)
 {

@@ -8,6 +8,7 @@
 #define CW_TRANSCRIPT_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct transcript;
 
@@ -31,6 +32,12 @@ struct transcript	*transcript_open(const char *path, const char *run);
  */
 int			 transcript_event(struct transcript *, int attempt,
 			    const char *line, size_t len);
+/*
+ * An event of size bytes at off in fd (claudewrap's stdout spool), for
+ * lines too long to be held: copied in, never read whole. 0 or -1.
+ */
+int			 transcript_event_spool(struct transcript *, int attempt,
+			    int fd, off_t off, size_t size);
 /* Writes out what is buffered (before a long wait, say); 0 or -1. */
 int			 transcript_flush(struct transcript *);
 /*

@@ -2,9 +2,14 @@
  * libFuzzer harness for lib/payload.c (scripts/fuzz.sh). Every input is
  * fed through each of the three formats twice, once whole and once in
  * chunks whose sizes are drawn from the input itself, and each payload is
- * judged as every kind of ending. Besides what the sanitizers catch, it
- * aborts when chunking changes a verdict or the events, when a hook's line
- * is not the input's bytes at its offset, when judging twice disagrees, or
+ * judged as every kind of ending. stream-json is fed twice more, in other
+ * chunks, through a spool (a memfd, each chunk written before it is fed):
+ * once with every line and result string read back from the spool
+ * instead of held, once with limits drawn from the input, so that some
+ * are held and some not.
+ * Besides what the sanitizers catch, it aborts when chunking or the spool
+ * changes a verdict, the events or the result text, when a hook's line is
+ * not the input's bytes at its offset, when judging twice disagrees, or
  * when a verdict breaks the contract (ok without a result, a timeout
  * judged as anything else when no result was read).
  *
@@ -13,10 +18,13 @@
  * through the same checks once: the corpus as a regression test, no
  * clang needed.
  */
+#include <sys/mman.h>
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "payload.h"
 #include "status.h"
@@ -63,14 +71,18 @@ hook(void *ctx, const struct pl_event *ev)
 	struct seen *s = ctx;
 
 	CHECK(ev->kind >= PLE_EVENT && ev->kind <= PLE_RESULT);
-	CHECK(ev->line != NULL && ev->line_len > 0);
+	CHECK(ev->line_size > 0);
+	/* A line read back from the spool is not handed over. */
+	CHECK(ev->line != NULL ? ev->line_len == ev->line_size :
+	    ev->line_len == 0);
 	CHECK(ev->line_off >= 0 && (size_t)ev->line_off <= s->size);
-	CHECK(ev->line_len <= s->size - (size_t)ev->line_off);
-	CHECK(memcmp(ev->line, s->data + ev->line_off, ev->line_len) == 0);
+	CHECK(ev->line_size <= s->size - (size_t)ev->line_off);
+	CHECK(ev->line == NULL ||
+	    memcmp(ev->line, s->data + ev->line_off, ev->line_len) == 0);
 	s->events++;
 	mix(&s->sum, (uint64_t)ev->kind);
 	mix(&s->sum, (uint64_t)ev->line_off);
-	mix(&s->sum, ev->line_len);
+	mix(&s->sum, ev->line_size);
 	mix_str(&s->sum, ev->model);
 	mix_str(&s->sum, ev->session);
 	mix_str(&s->sum, ev->from_model);
@@ -146,6 +158,96 @@ sane(enum pl_format fmt, const struct pl_end *end, const struct verdict *v,
 		CHECK(v->result_off == 0 && v->result_len == 0);
 }
 
+/* Feeds data in chunks of sizes drawn from seed; to the spool first. */
+static void
+feed_chunks(struct payload *p, int spool, const uint8_t *data, size_t size,
+    uint64_t *seed)
+{
+	size_t i, n;
+
+	for (i = 0; i < size; i += n) {
+		unsigned bits = (unsigned)(rng(seed) % 11);
+
+		n = (size_t)(rng(seed) % ((uint64_t)1 << bits)) + 1;
+		if (n > size - i)
+			n = size - i;
+		if (spool != -1)
+			CHECK(pwrite(spool, data + i, n, (off_t)i) == (ssize_t)n);
+		CHECK(payload_feed(p, (const char *)data + i, n) == 0);
+	}
+}
+
+/* What payload_write_result wrote, in a fresh buffer; its size in *n. */
+static char *
+written_result(const struct payload *p, size_t *n, bool *ends_nl)
+{
+	int fd = memfd_create("fuzz_result", MFD_CLOEXEC);
+	off_t end;
+	char *b;
+
+	CHECK(fd != -1);
+	CHECK(payload_write_result(p, fd, ends_nl) == 0);
+	CHECK((end = lseek(fd, 0, SEEK_END)) >= 0);
+	*n = (size_t)end;
+	CHECK((b = malloc(*n + 1)) != NULL);
+	CHECK(pread(fd, b, *n, 0) == (ssize_t)*n);
+	b[*n] = '\0';
+	close(fd);
+	return b;
+}
+
+/*
+ * The result text, as held (t, up to cJSON's NUL) and as written, held
+ * or read back from the spool (all of it, NULs included).
+ */
+static void
+same_text(const char *t, size_t len, const struct payload *p)
+{
+	size_t n;
+	bool nl;
+	char *w = written_result(p, &n, &nl);
+
+	if (t == NULL)
+		CHECK(n == 0);
+	else
+		CHECK(n >= len && memcmp(w, t, len) == 0 &&
+		    (n == len || w[len] == '\0'));
+	CHECK(nl == (n > 0 && w[n - 1] == '\n'));
+	free(w);
+}
+
+/*
+ * stream-json through a spool, lines longer than line_hold and result
+ * strings longer than str_hold not held: judged as the held payload
+ * `whole` was, with the same events and result.
+ */
+static void
+spooled(const struct payload *whole, const struct seen *sw,
+    const struct verdict *want, const uint8_t *data, size_t size,
+    size_t line_hold, size_t str_hold, uint64_t seed)
+{
+	static const struct pl_end end = { .exited = true, .exit_code = 0 };
+	struct seen ss = { data, size, 0, 0 };
+	struct payload *p = payload_new(PL_STREAM, hook, &ss);
+	int spool = memfd_create("fuzz_spool", MFD_CLOEXEC);
+	struct verdict v;
+	const char *t;
+	size_t len;
+
+	CHECK(p != NULL && spool != -1);
+	payload_set_spool(p, spool);
+	payload_set_limits(p, line_hold, str_hold);
+	feed_chunks(p, spool, data, size, &seed);
+	payload_judge(p, &end, &v);
+	same(want, &v);
+	CHECK(sw->events == ss.events && sw->sum == ss.sum);
+	t = payload_result_text(whole, &len);
+	same_text(t, len, p);
+	same_text(t, len, whole);
+	payload_free(p);
+	close(spool);
+}
+
 static void
 one_format(enum pl_format fmt, const uint8_t *data, size_t size,
     uint64_t seed)
@@ -162,19 +264,12 @@ one_format(enum pl_format fmt, const uint8_t *data, size_t size,
 	struct payload *chunked = payload_new(fmt, hook, &sc);
 	struct verdict a, b, c;
 	const char *t;
-	size_t len, i, n;
+	size_t len, i;
 
 	CHECK(whole != NULL && chunked != NULL);
 	if (size > 0)
 		CHECK(payload_feed(whole, (const char *)data, size) == 0);
-	for (i = 0; i < size; i += n) {
-		unsigned bits = (unsigned)(rng(&seed) % 11);
-
-		n = (size_t)(rng(&seed) % ((uint64_t)1 << bits)) + 1;
-		if (n > size - i)
-			n = size - i;
-		CHECK(payload_feed(chunked, (const char *)data + i, n) == 0);
-	}
+	feed_chunks(chunked, -1, data, size, &seed);
 	for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
 		payload_judge(whole, &ends[i], &a);
 		payload_judge(chunked, &ends[i], &b);
@@ -186,6 +281,15 @@ one_format(enum pl_format fmt, const uint8_t *data, size_t size,
 		    fmt == PL_TEXT);
 	}
 	CHECK(sw.events == sc.events && sw.sum == sc.sum);
+	if (fmt == PL_STREAM) {
+		/* Judged as exit 0 last: the verdict to compare with. */
+		payload_judge(whole, &ends[0], &a);
+		/* Every line read back, then some lines and strings held. */
+		spooled(whole, &sw, &a, data, size, 1, 1, seed);
+		spooled(whole, &sw, &a, data, size,
+		    (size_t)(rng(&seed) % 200) + 1,
+		    (size_t)(rng(&seed) % 40) + 1, seed);
+	}
 	len = 12345;
 	t = payload_result_text(whole, &len);
 	if (t != NULL)

@@ -200,6 +200,27 @@ t_late_result_not_taken() {
 	[ ! -s out ] && grep -q 'result came after the kill' err
 }
 
+t_transcript_long_line() {
+	# A 1 MiB event is read back from the spool, not held: it must still
+	# reach the transcript whole, and the answer the caller.
+	python3 -c 'import json
+print(json.dumps({"type": "system", "subtype": "init"}))
+print(json.dumps({"type": "result", "subtype": "success", "is_error": False,
+    "result": "\u00e9" * (1 << 19), "usage": {"output_tokens": 99}}))' > stream
+	printf '#!/bin/sh\nexec cat %s/stream\n' "$PWD" > cli
+	chmod +x cli
+	mkdir tr
+	CLAUDEWRAP_STATE_DIR="$T/state" returns_ 0 "$CLAUDEWRAP" --claude="$PWD/cli" \
+	    --transcript="$PWD/tr" -p hi > out 2> err || return 1
+	python3 -c 'import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+assert len(lines) == 2, len(lines)
+ev = json.loads(lines[1])["event"]
+assert ev["result"] == "\u00e9" * (1 << 19)
+assert open(sys.argv[2], encoding="utf-8").read() == ev["result"] + "\n"' \
+	    tr/*.jsonl out
+}
+
 t_child_env() {
 	FAKE_MODE=env CLAUDE_CODE_RETRY_WATCHDOG=1 returns_ 0 cw -p hi \
 	    > out 2> err || return 1

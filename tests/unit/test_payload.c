@@ -6,11 +6,14 @@
  * them.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "payload.h"
+#include "spool.h"
 #include "status.h"
 
 #define SESSION	"0b7c5a1e-2f4d-4e8a-9c3b-1d2e3f4a5b6c"
@@ -228,6 +231,8 @@ struct seen {
 	enum pl_event_kind kind;
 	char		 line[1024];
 	size_t		 line_len;
+	size_t		 line_size;
+	bool		 line_null;	/* not held: read back from the spool */
 	int64_t		 line_off;
 	char		 model[128], session[64], from_model[128];
 	char		 tool[64], skill[64], error[32], limit_status[32];
@@ -263,8 +268,10 @@ record(void *ctx, const struct pl_event *ev)
 	s = &r->ev[r->n++];
 	s->kind = ev->kind;
 	s->line_len = ev->line_len;
+	s->line_size = ev->line_size;
+	s->line_null = ev->line == NULL;
 	s->line_off = ev->line_off;
-	if (ev->line_len < sizeof(s->line)) {
+	if (ev->line != NULL && ev->line_len < sizeof(s->line)) {
 		memcpy(s->line, ev->line, ev->line_len);
 		s->line[ev->line_len] = '\0';
 	}
@@ -1340,6 +1347,392 @@ START_TEST(judge_twice)
 }
 END_TEST
 
+/* ---- lines read back from the spool ---- */
+
+/* As attempt.c feeds a payload: each chunk written to the spool first. */
+static struct payload *
+run_spool(const char *s, size_t n, size_t chunk, size_t line_hold,
+    size_t str_hold, struct verdict *v, struct rec *r, int *spool)
+{
+	struct payload *p = payload_new(PL_STREAM, r != NULL ? record : NULL,
+	    r);
+	int fd = spool_open();
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_ne(fd, -1);
+	if (r != NULL) {
+		memset(r, 0, sizeof(*r));
+		r->p = p;
+	}
+	payload_set_spool(p, fd);
+	payload_set_limits(p, line_hold, str_hold);
+	if (chunk == 0)
+		chunk = n > 0 ? n : 1;
+	for (size_t i = 0; i < n; i += chunk) {
+		size_t k = n - i < chunk ? n - i : chunk;
+
+		ck_assert_int_eq(write(fd, s + i, k), (ssize_t)k);
+		ck_assert_int_eq(payload_feed(p, s + i, k), 0);
+	}
+	payload_judge(p, &end_ok, v);
+	*spool = fd;
+	return p;
+}
+
+/* What payload_write_result wrote, NUL-terminated; its length in *n. */
+static char *
+written(const struct payload *p, size_t *n, bool *ends_nl)
+{
+	int fd = spool_open();
+	off_t end;
+	char *b;
+
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(payload_write_result(p, fd, ends_nl), 0);
+	end = lseek(fd, 0, SEEK_END);
+	ck_assert_int_ge(end, 0);
+	b = malloc((size_t)end + 1);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(pread(fd, b, (size_t)end, 0), (ssize_t)end);
+	b[end] = '\0';
+	*n = (size_t)end;
+	close(fd);
+	return b;
+}
+
+/* Growing strings, for the long lines below. */
+struct buf {
+	char	*s;
+	size_t	 len;
+	size_t	 cap;
+};
+
+static void
+put(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->s = realloc(b->s, b->cap);
+		ck_assert_ptr_nonnull(b->s);
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void
+puts_(struct buf *b, const char *s)
+{
+	put(b, s, strlen(s));
+}
+
+/*
+ * A string of at least n bytes as JSON text (into j) and decoded (into
+ * t): every escape JSON has, \u ones with surrogate pairs, raw UTF-8,
+ * in pieces of odd lengths so that they straddle every boundary.
+ */
+static void
+long_string(struct buf *j, struct buf *t, size_t n)
+{
+	static const char *const units[][2] = {
+		{ "plain words ", "plain words " },
+		{ "\\n", "\n" },
+		{ "\\\"q\\\"", "\"q\"" },
+		{ "\\\\", "\\" },
+		{ "\\/", "/" },
+		{ "\\t", "\t" },
+		{ "h\xc3\xa9llo ", "h\xc3\xa9llo " },
+		{ "\\u00e9", "\xc3\xa9" },
+		{ "\\u65E5\\u672c", "\xe6\x97\xa5\xe6\x9c\xac" },
+		{ "\\ud83d\\ude00", "\xf0\x9f\x98\x80" },
+		{ "\\uD834\\uDD1E", "\xf0\x9d\x84\x9e" },
+		{ "\xe2\x9c\x93", "\xe2\x9c\x93" },
+		{ "\\r\\b\\f", "\r\b\f" },
+		{ "x", "x" },
+	};
+	const size_t nu = sizeof(units) / sizeof(units[0]);
+
+	for (size_t i = 0; t->len < n; i++) {
+		puts_(j, units[i % nu][0]);
+		puts_(t, units[i % nu][1]);
+	}
+}
+
+#define BIG_HEAD \
+	"{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false," \
+	"\"api_error_status\":null,\"result\":\""
+#define BIG_TAIL \
+	"\",\"session_id\":\"s-big\",\"num_turns\":1,\"total_cost_usd\":0.5," \
+	"\"usage\":{\"input_tokens\":5,\"output_tokens\":12000}," \
+	"\"modelUsage\":{\"claude-big\":{\"outputTokens\":12000}}}"
+
+/* INIT, then a result whose text is the n-byte long_string, ending nl. */
+static void
+big_result_stream(struct buf *s, struct buf *t, size_t n)
+{
+	memset(s, 0, sizeof(*s));
+	memset(t, 0, sizeof(*t));
+	puts_(s, INIT BIG_HEAD);
+	long_string(s, t, n);
+	puts_(s, "\\n" BIG_TAIL "\n");
+	puts_(t, "\n");
+}
+
+static const size_t big_sizes[] = { 1 << 20, 20 << 20 };
+
+START_TEST(spool_big_result)
+{
+	struct buf s, t;
+	struct verdict v, held;
+	struct rec r;
+	struct payload *p;
+	size_t n, len = 1;
+	char *w;
+	bool nl;
+	int fd;
+
+	big_result_stream(&s, &t, big_sizes[_i]);
+	/* Chunks of a prime size: escapes split across feeds and reads. */
+	p = run_spool(s.s, s.len, 65521, 0, 0, &v, &r, &fd);
+	ck_oc(v.oc, OC_OK, "big result");
+	ck_assert(v.have_result);
+	ck_assert_int_eq(v.result_off, (int64_t)strlen(INIT));
+	ck_assert_uint_eq(v.result_len, s.len - strlen(INIT) - 1);
+	ck_assert_int_eq(v.usage.output_tokens, 12000);
+	ck_assert_str_eq(v.usage.session, "s-big");
+	ck_assert_str_eq(v.usage.model, "claude-big");
+	/* The line was not handed to the hook; its place was. */
+	ck_assert_int_eq(r.n, 4);
+	ck_assert_int_eq(r.ev[2].kind, PLE_EVENT);
+	ck_assert(r.ev[2].line_null);
+	ck_assert_uint_eq(r.ev[2].line_len, 0);
+	ck_assert_uint_eq(r.ev[2].line_size, v.result_len);
+	ck_assert_int_eq(r.ev[2].line_off, v.result_off);
+	ck_assert_int_eq(r.ev[3].kind, PLE_RESULT);
+	/* Not held: only written, decoded from the spool. */
+	ck_assert_ptr_null(payload_result_text(p, &len));
+	ck_assert_uint_eq(len, 0);
+	w = written(p, &n, &nl);
+	ck_assert_uint_eq(n, t.len);
+	ck_assert(memcmp(w, t.s, n) == 0);
+	ck_assert(nl);
+	free(w);
+	payload_free(p);
+	close(fd);
+	/* Held whole (no spool), it is judged and written the same. */
+	p = run_fmt(PL_STREAM, s.s, s.len, 0, &end_ok, &held, NULL);
+	same_verdict(&held, &v, 0);
+	ck_assert_ptr_nonnull(payload_result_text(p, &len));
+	ck_assert_uint_eq(len, t.len);
+	w = written(p, &n, &nl);
+	ck_assert(n == t.len && memcmp(w, t.s, n) == 0 && nl);
+	free(w);
+	payload_free(p);
+	free(s.s);
+	free(t.s);
+}
+END_TEST
+
+/* INIT, then a result line: head, n bytes of `fill` (JSON), tail. */
+static char *
+padded(const char *head, const char *fill, size_t n, const char *tail)
+{
+	struct buf b;
+
+	memset(&b, 0, sizeof(b));
+	puts_(&b, INIT);
+	puts_(&b, head);
+	while (b.len < n)
+		puts_(&b, fill);
+	puts_(&b, tail);
+	return b.s;
+}
+
+START_TEST(spool_big_blank_and_errors)
+{
+	static const char err_head[] =
+	    "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":true,"
+	    "\"api_error_status\":null,\"num_turns\":1,\"result\":\"";
+	static const char tail[] = "\",\"session_id\":\"s\"}\n";
+	struct verdict v, held;
+	struct payload *p;
+	size_t n;
+	char *s, *w;
+	bool nl;
+	int fd;
+
+	/* 300 KiB of white space, escaped and not: empty, not ok. */
+	s = padded(BIG_HEAD, " \\n\\t\\r \\u0020", 300 << 10, tail);
+	p = run_spool(s, strlen(s), 4096, 0, 0, &v, NULL, &fd);
+	ck_oc(v.oc, OC_EMPTY, "blank");
+	ck_assert_str_eq(v.detail, "white space only result");
+	w = written(p, &n, &nl);
+	ck_assert_uint_gt(n, 100 << 10);
+	ck_assert(!nl);		/* it ends in \u0020 */
+	ck_assert_uint_eq(strspn(w, " \n\t\r"), n);
+	free(w);
+	payload_free(p);
+	close(fd);
+	free(s);
+
+	/* An error whose text is long: its head is judged. */
+	s = padded(err_head, "API Error: 529 Overloaded. padding padding ",
+	    300 << 10, tail);
+	p = run_spool(s, strlen(s), 0, 0, 0, &v, NULL, &fd);
+	ck_oc(v.oc, OC_OVERLOADED, "529");
+	ck_assert_ptr_nonnull(strstr(v.detail, "is_error: API Error: 529"));
+	payload_free(p);
+	close(fd);
+	p = run_fmt(PL_STREAM, s, strlen(s), 0, &end_ok, &held, NULL);
+	same_verdict(&held, &v, 0);
+	ck_assert_str_eq(held.detail, v.detail);
+	payload_free(p);
+	free(s);
+
+	/* A usage limit: its reset epoch comes from the head too. */
+	s = padded(err_head, "Claude AI usage limit reached|1753441200 ",
+	    300 << 10, tail);
+	p = run_spool(s, strlen(s), 0, 0, 0, &v, NULL, &fd);
+	ck_oc(v.oc, OC_RATE_LIMIT, "usage limit");
+	ck_assert_int_eq(v.reset_at, 1753441200);
+	payload_free(p);
+	close(fd);
+	free(s);
+}
+END_TEST
+
+START_TEST(spool_big_assistant)
+{
+	struct buf s;
+	struct verdict v;
+	struct rec r;
+	struct payload *p;
+	size_t first;
+	int fd, i;
+
+	/* A text block of 1 MiB, a Bash command of 300 KiB, a skill. */
+	memset(&s, 0, sizeof(s));
+	puts_(&s, "{\"type\":\"assistant\",\"message\":{\"id\":\"msg_1\","
+	    "\"content\":[{\"type\":\"text\",\"text\":\"");
+	for (i = 0; i < (1 << 20) / 16; i++)
+		puts_(&s, "a \\\"long\\\" text ");
+	puts_(&s, "\"},{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"Bash\","
+	    "\"input\":{\"command\":\"");
+	for (i = 0; i < (300 << 10) / 16; i++)
+		puts_(&s, "echo \\u00e9t\\u00e9;");
+	puts_(&s, "\"}},{\"type\":\"tool_use\",\"id\":\"t2\",\"name\":\"Skill\","
+	    "\"input\":{\"skill\":\"pdf\"}}]},\"session_id\":\"" SESSION "\"}\n");
+	first = s.len;
+	puts_(&s, SUCCESS("done", "2") "\n");
+	p = run_spool(s.s, s.len, 65536, 0, 0, &v, &r, &fd);
+	ck_oc(v.oc, OC_OK, "after a long assistant line");
+	ck_assert_int_eq(v.result_off, (int64_t)first);
+	ck_assert_int_eq(r.n, 5);
+	ck_assert(r.ev[0].line_null);
+	ck_assert_uint_eq(r.ev[0].line_size, first - 1);
+	ck_assert_int_eq(r.ev[1].kind, PLE_TOOL_USE);
+	ck_assert_str_eq(r.ev[1].tool, "Bash");
+	ck_assert_str_eq(r.ev[1].skill, "<null>");
+	ck_assert_int_eq(r.ev[2].kind, PLE_TOOL_USE);
+	ck_assert_str_eq(r.ev[2].tool, "Skill");
+	ck_assert_str_eq(r.ev[2].skill, "pdf");
+	/* The result line is short: held, and handed to the hook. */
+	ck_assert(!r.ev[3].line_null);
+	ck_assert_int_eq(r.ev[4].kind, PLE_RESULT);
+	payload_free(p);
+	close(fd);
+	free(s.s);
+}
+END_TEST
+
+START_TEST(spool_big_not_json)
+{
+	struct verdict v, held;
+	struct payload *p;
+	char *s;
+	int fd;
+
+	/* An error printed as text where JSON was expected. */
+	s = padded("API Error: 500 Internal server error ", "more words ",
+	    300 << 10, "\n");
+	p = run_spool(s, strlen(s), 0, 0, 0, &v, NULL, &fd);
+	ck_oc(v.oc, OC_SERVER, "text line");
+	payload_free(p);
+	close(fd);
+	p = run_fmt(PL_STREAM, s, strlen(s), 0, &end_ok, &held, NULL);
+	same_verdict(&held, &v, 0);
+	payload_free(p);
+	free(s);
+
+	/* An object with garbage after it is no event. */
+	s = padded("{\"type\":\"result\",\"result\":\"", "xxxxxxxx", 300 << 10,
+	    "\"} tail\n");
+	p = run_spool(s, strlen(s), 0, 0, 0, &v, NULL, &fd);
+	ck_oc(v.oc, OC_BAD_PAYLOAD, "garbage after");
+	ck_assert(!v.have_result);
+	payload_free(p);
+	close(fd);
+	free(s);
+
+	/* A long line of white space is skipped, as a short one. */
+	s = padded("", "  \t  ", 300 << 10, "\n" SUCCESS("fin", "1"));
+	p = run_spool(s, strlen(s), 0, 0, 0, &v, NULL, &fd);
+	ck_oc(v.oc, OC_OK, "white line");
+	payload_free(p);
+	close(fd);
+	free(s);
+}
+END_TEST
+
+/* Every row of the table, each line and string read back: the same. */
+START_TEST(spool_table)
+{
+	const struct row *r = &rows[_i];
+	char *s = cat3(r->events, r->result, "\n");
+	struct pl_end end = row_end(r);
+	struct verdict held, v;
+	struct payload *p, *q;
+	size_t n, len;
+	const char *t;
+	char *w;
+	bool nl;
+	int fd;
+
+	p = run_fmt(PL_STREAM, s, strlen(s), 0, &end, &held, NULL);
+	q = run_spool(s, strlen(s), 7, 1, 1, &v, NULL, &fd);
+	payload_judge(q, &end, &v);
+	same_verdict(&held, &v, 0);
+	ck_assert_str_eq(held.detail, v.detail);
+	t = payload_result_text(p, &len);
+	w = written(q, &n, &nl);
+	ck_assert_uint_eq(n, t != NULL ? len : 0);
+	ck_assert(n == 0 || memcmp(w, t, n) == 0);
+	free(w);
+	payload_free(p);
+	payload_free(q);
+	close(fd);
+	free(s);
+}
+END_TEST
+
+START_TEST(spool_short)
+{
+	static const char s[] = INIT SUCCESS("fin", "1") "\n";
+	struct payload *p = payload_new(PL_STREAM, NULL, NULL);
+	int fd = spool_open();
+
+	/* A spool that lacks what was fed is an error, not a verdict. */
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_ne(fd, -1);
+	payload_set_spool(p, fd);
+	payload_set_limits(p, 16, 0);
+	ck_assert_int_eq(payload_feed(p, s, strlen(s)), -1);
+	ck_assert_int_eq(errno, EIO);
+	payload_free(p);
+	close(fd);
+}
+END_TEST
+
 static Suite *
 payload_suite(void)
 {
@@ -1387,6 +1780,17 @@ payload_suite(void)
 	tcase_add_test(tc, hook_tool_use);
 	tcase_add_test(tc, hook_rate_limit);
 	tcase_add_test(tc, rate_limit_event_judging);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("spool");
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, spool_big_result, 0,
+	    (int)(sizeof(big_sizes) / sizeof(big_sizes[0])));
+	tcase_add_test(tc, spool_big_blank_and_errors);
+	tcase_add_test(tc, spool_big_assistant);
+	tcase_add_test(tc, spool_big_not_json);
+	tcase_add_loop_test(tc, spool_table, 0, NROWS);
+	tcase_add_test(tc, spool_short);
 	suite_add_tcase(s, tc);
 	return s;
 }
