@@ -40,7 +40,7 @@ FAKE_BINS  = $(FAKE_SRCS:tests/fakes/%.c=build/fakes/%)
 all: claudewrap
 
 claudewrap: build/rel/claudewrap
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 build/rel/claudewrap: build/rel/claudewrap.o $(REL_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)

@@ -31,6 +31,7 @@ struct att {
 	int		 main_status;
 	bool		 tree_empty;	/* no child of ours is left */
 	int64_t		 timeout_at, idle_at, grace_at, kill_at, tick_at;
+	int64_t		 rescan_at;	/* while killing: next look for forks */
 	bool		 term_sent;
 	bool		 kill_sent;
 	bool		 killed_by_us;	/* a time limit or a signal ended it */
@@ -57,6 +58,7 @@ static void
 start_kill(struct att *a, int sig, const char *reason)
 {
 	pid_t pids[LOG_PIDS];
+	int64_t now = clock_mono_ms();
 	int n = tree_signal(a->pid, sig, pids, LOG_PIDS);
 	cJSON *ev = log_begin(a->cfg->log, LV_WARN, "kill");
 
@@ -69,7 +71,9 @@ start_kill(struct att *a, int sig, const char *reason)
 		a->kill_reason = reason;
 	a->term_sent = true;
 	a->kill_sent = sig == SIGKILL;
-	a->kill_at = clock_mono_ms() + a->cfg->kill_after_ms;
+	/* The grace runs from the signal, not from after the scan and log. */
+	a->kill_at = now + a->cfg->kill_after_ms;
+	a->rescan_at = now + RESCAN_MS;
 }
 
 /* Collects every child that has ended; notes when none is left. */
@@ -98,8 +102,6 @@ on_signal(struct att *a, int sig)
 {
 	if (sig == SIGCHLD) {
 		reap(a);
-		if (a->kill_sent && !a->tree_empty)
-			(void)tree_signal(a->pid, SIGKILL, NULL, 0);
 		return;
 	}
 	if (a->res->sig != 0 || a->main_exited) {
@@ -258,7 +260,7 @@ poll_timeout(const struct att *a, int64_t now)
 	if (a->term_sent && !a->kill_sent)
 		SOONER(a->kill_at);
 	if (a->kill_sent && !a->tree_empty)
-		SOONER(now + RESCAN_MS);
+		SOONER(a->rescan_at);
 #undef SOONER
 	if (next == INT64_MAX)
 		return -1;
@@ -288,8 +290,11 @@ event_loop(struct att *a)
 		check_timers(a, now);
 		if (a->main_exited && a->tree_empty)
 			break;
-		if (a->kill_sent && !a->tree_empty)
+		/* A full /proc scan each: not on every SIGCHLD of the dying. */
+		if (a->kill_sent && !a->tree_empty && now >= a->rescan_at) {
 			(void)tree_signal(a->pid, SIGKILL, NULL, 0);
+			a->rescan_at = now + RESCAN_MS;
+		}
 		pfd[n++] = (struct pollfd){ .fd = a->cfg->sigfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = a->out_fd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = a->err_fd, .events = POLLIN };
@@ -384,8 +389,12 @@ spawn_failed(struct att *a, int err)
 {
 	struct attempt_res *res = a->res;
 
-	res->oc = err == ENOENT || err == ENOTDIR || err == ELOOP ?
-	    OC_NOT_FOUND : OC_NOT_EXECUTABLE;
+	if (err == EMFILE || err == ENFILE || err == ENOMEM || err == EAGAIN)
+		/* claudewrap's own limits, not a fault of the CLI. */
+		res->oc = OC_USAGE;
+	else
+		res->oc = err == ENOENT || err == ENOTDIR || err == ELOOP ?
+		    OC_NOT_FOUND : OC_NOT_EXECUTABLE;
 	snprintf(res->v.detail, sizeof(res->v.detail), "%s: %s", a->cfg->path,
 	    strerror(err));
 	res->v.oc = res->oc;

@@ -256,6 +256,8 @@ line_add_value(char **line, size_t *len, size_t *cap, const cJSON *it)
 		size_t alen = 0, acap = 0;
 		const cJSON *e;
 		cJSON_ArrayForEach(e, it) {
+			/* cppcheck 2.10 takes cJSON_ArrayForEach to run once. */
+			/* cppcheck-suppress knownConditionTrueFalse */
 			if (alen > 0)
 				line_add(&text, &alen, &acap, ",", 1);
 			char *one = cJSON_IsString(e) ? NULL :
@@ -294,6 +296,8 @@ render_logfmt(const cJSON *ev)
 	cJSON_ArrayForEach(it, ev) {
 		if (cJSON_IsNull(it))
 			continue;
+		/* cppcheck 2.10 takes cJSON_ArrayForEach to run once. */
+		/* cppcheck-suppress knownConditionTrueFalse */
 		if (len > 0)
 			line_add(&line, &len, &cap, " ", 1);
 		line_add(&line, &len, &cap, it->string, strlen(it->string));

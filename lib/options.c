@@ -133,7 +133,8 @@ parse_ratio(const char *v, double *r)
 {
 	char *end;
 
-	if (*v == '\0' || isspace((unsigned char)*v) || *v == '-' || *v == '+')
+	if (*v == '\0' || isspace((unsigned char)*v) || *v == '-' || *v == '+' ||
+	    strpbrk(v, "xXpP") != NULL)
 		return -1;
 	errno = 0;
 	*r = strtod(v, &end);
@@ -168,7 +169,12 @@ set_opt(struct options *o, const struct opt_spec *s, const char *v,
 			    "want a duration like 90, 1.5s, 500ms, 10m, 2h, 1d");
 		return 0;
 	case OK_INT:
-		*(int64_t *)(void *)base = strtonum(v, s->min, s->max, &errstr);
+		/* strtonum takes " 7", "+7" and "-0"; a count is digits only. */
+		errstr = v[0] == '\0' || v[strspn(v, "0123456789")] != '\0' ?
+		    "not a whole number" : NULL;
+		if (errstr == NULL)
+			*(int64_t *)(void *)base = strtonum(v, s->min, s->max,
+			    &errstr);
 		if (errstr != NULL) {
 			char want[96];
 			snprintf(want, sizeof(want), "want a whole number from "

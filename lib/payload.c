@@ -522,7 +522,7 @@ detail_quote(struct verdict *v, const char *s, size_t n)
 	for (k = 0; k < n; k++) {
 		unsigned char c = (unsigned char)s[k];
 
-		v->detail[used + k] = c < 0x20 || c == 0x7f || c == '\0' ?
+		v->detail[used + k] = c < 0x20 || c == 0x7f ?
 		    ' ' : (char)c;
 	}
 	v->detail[used + k] = '\0';

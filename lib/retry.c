@@ -68,6 +68,7 @@ uniform64(uint64_t n)
 	if (n <= UINT32_MAX)
 		return arc4random_uniform((uint32_t)n);
 	/* 2^64 mod n: values below it would make the low residues likelier. */
+	/* cppcheck-suppress oppositeExpression */
 	min = -n % n;
 	do
 		arc4random_buf(&x, sizeof(x));

@@ -36,8 +36,6 @@
 #include "tree.h"
 #include "version.h"
 
-extern char **environ;
-
 #define MAX_TOOLS	64
 
 struct run {

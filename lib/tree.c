@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,9 +29,10 @@ tree_make_subreaper(void)
 static int
 read_stat(pid_t pid, pid_t *ppid)
 {
-	char path[64], buf[512], *p;
+	char path[64], buf[512], *p, *end;
 	char state;
-	int fd, ppid_i;
+	long ppid_l;
+	int fd;
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -42,12 +44,19 @@ read_stat(pid_t pid, pid_t *ppid)
 		return -1;
 	buf[n] = '\0';
 	/* comm may hold spaces and parentheses: parse after the last ')'. */
-	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 1, " %c %d", &state, &ppid_i) != 2)
+	/* ") S 1234 ...": the state, then the parent's pid. */
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ' || p[2] == '\0' ||
+	    p[3] != ' ')
+		return -1;
+	state = p[2];
+	errno = 0;
+	ppid_l = strtol(p + 4, &end, 10);
+	if (errno != 0 || end == p + 4 || *end != ' ' || ppid_l < 0 ||
+	    ppid_l > INT_MAX)
 		return -1;
 	if (state == 'Z' || state == 'X')
 		return -1;
-	*ppid = (pid_t)ppid_i;
+	*ppid = (pid_t)ppid_l;
 	return 0;
 }
 

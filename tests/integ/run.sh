@@ -33,9 +33,10 @@ t_status_line_only_on_tty() {
 	! grep -q "$(printf '\r')" err || return 1
 	# A terminal (script(1) makes a pty): shown, then erased.
 	FAKE_MODE=trickle FAKE_SECS=2 CLAUDEWRAP_STATE_DIR=$PWD/st \
-	    script -qec "$CLAUDEWRAP --claude=$FAKE -p hi" /dev/null > tty || return 1
-	grep -q 'claudewrap: attempt 1/4 running' tty &&
-	    grep -q "$(printf '\033')\[K" tty
+	    script -qec "$CLAUDEWRAP --claude=$FAKE -p hi" /dev/null > tty.out ||
+	    return 1
+	grep -q 'claudewrap: attempt 1/4 running' tty.out &&
+	    grep -q "$(printf '\033')\[K" tty.out
 }
 
 t_timeout_kills_tree() {
@@ -160,7 +161,7 @@ t_bad_options_125() {
 	for bad in --timeout=abc --timeout=-1 --timeout= --timeout=5x \
 	    --timeout=99999999999999d --retries=0 --retries=abc --retries=1.5 \
 	    --backoff=1e3 --log-format=xml --retry-on=auth \
-	    --retry-on=rate_limit, --cache-ratio-warn=-1 --kill-after=nan; do
+	    '--retry-on=rate_limit,' --cache-ratio-warn=-1 --kill-after=nan; do
 		returns_ 125 cw "$bad" -p hi > out 2> err || return 1
 		[ "$(done_lines err)" -eq 1 ] || return 1
 		grep -q -- "${bad%%=*}: bad value" err || { cat err; return 1; }
