@@ -17,34 +17,8 @@
 #include "clock.h"
 #include "heartbeat.h"
 
-/* snprintf into an array, failing the test on truncation. */
-#define fmt(buf, ...) \
-	ck_assert_int_lt(snprintf(buf, sizeof(buf), __VA_ARGS__), \
-	    (int)sizeof(buf))
-
-static char tmp[64];
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
-static void
-setup(void)
-{
-	strlcpy(tmp, "/tmp/test_heartbeat.XXXXXX", sizeof(tmp));
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
-}
-
-static void
-teardown(void)
-{
-	(void)nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
+#define FIXTURE_NAME "test_heartbeat"
+#include "fixture.h"
 
 /* The file's content into buf; its length, or -1. */
 static ssize_t

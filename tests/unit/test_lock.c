@@ -16,6 +16,9 @@
 #include "clock.h"
 #include "lock.h"
 
+#define FIXTURE_NAME "test_lock"
+#include "fixture.h"
+
 /* What a child that tried the lock reports through a pipe. */
 struct try_report {
 	int	result;
@@ -23,35 +26,6 @@ struct try_report {
 	int64_t	ms;
 	pid_t	holder;
 };
-
-static char tmp[64];
-
-/* snprintf into an array, failing the test on truncation. */
-#define fmt(buf, ...) \
-	ck_assert_int_lt(snprintf(buf, sizeof(buf), __VA_ARGS__), \
-	    (int)sizeof(buf))
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
-static void
-setup(void)
-{
-	strlcpy(tmp, "/tmp/test_lock.XXXXXX", sizeof(tmp));
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
-}
-
-static void
-teardown(void)
-{
-	(void)nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static void
 write_file(const char *path, const char *s, mode_t mode)

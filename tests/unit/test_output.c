@@ -20,15 +20,13 @@
 #include "io.h"
 #include "output.h"
 
+#define FIXTURE_NAME "test_output"
+#include "fixture.h"
+
 #define SHA_HELLO \
 	"5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
 #define SHA_EMPTY \
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-
-/* snprintf into an array, failing the test on truncation. */
-#define fmt(buf, ...) \
-	ck_assert_int_lt(snprintf(buf, sizeof(buf), __VA_ARGS__), \
-	    (int)sizeof(buf))
 
 /* What fill writes: len bytes of data (repeated), then maybe fails. */
 struct src {
@@ -37,30 +35,6 @@ struct src {
 	int		 fail_errno;	/* 0: succeed */
 	bool		 fail_silent;	/* fail without setting errno */
 };
-
-static char tmp[64];
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
-static void
-setup(void)
-{
-	strlcpy(tmp, "/tmp/test_output.XXXXXX", sizeof(tmp));
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
-}
-
-static void
-teardown(void)
-{
-	(void)nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static int
 fill_src(void *ctx, int fd)

@@ -22,39 +22,13 @@
 
 #include "transcript.h"
 
-/* snprintf into an array, failing the test on truncation. */
-#define fmt(buf, ...) \
-	ck_assert_int_lt(snprintf(buf, sizeof(buf), __VA_ARGS__), \
-	    (int)sizeof(buf))
+#define FIXTURE_NAME "test_transcript"
+#include "fixture.h"
 
 #ifdef __SANITIZE_ADDRESS__
 /* From <sanitizer/allocator_interface.h>, which gcc does not ship. */
 size_t	__sanitizer_get_current_allocated_bytes(void);
 #endif
-
-static char tmp[64];
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
-static void
-setup(void)
-{
-	strlcpy(tmp, "/tmp/test_transcript.XXXXXX", sizeof(tmp));
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
-}
-
-static void
-teardown(void)
-{
-	(void)nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /*
  * Bytes the heap holds now. Under ASan, freed memory sits in quarantine
