@@ -465,6 +465,8 @@ attempt_run(const struct attempt_cfg *cfg, struct attempt_res *res)
 		return;
 	}
 	log_attempt(&a);
+	if (cfg->spawned != NULL)
+		cfg->spawned(cfg->tick_ctx);
 	now = clock_mono_ms();
 	if (cfg->timeout_ms > 0)
 		a.timeout_at = now + cfg->timeout_ms;

@@ -14,6 +14,7 @@
 #include "payload.h"
 
 typedef void	attempt_tick(void *ctx, const char *phase);
+typedef void	attempt_hook(void *ctx);
 
 struct attempt_cfg {
 	const char	*path;
@@ -33,7 +34,8 @@ struct attempt_cfg {
 	void		*observe_ctx;
 	int64_t		 tick_ms;	/* 0: no ticks */
 	attempt_tick	*tick;
-	void		*tick_ctx;
+	attempt_hook	*spawned;	/* once the CLI runs; may be NULL */
+	void		*tick_ctx;	/* for tick and spawned */
 };
 
 struct attempt_res {

@@ -96,34 +96,46 @@ write_once(int fd, const char *line, size_t len)
 }
 
 int
-ledger_append(const char *path, const cJSON *record)
+ledger_append_nosync(const char *path, const cJSON *record)
 {
 	char *line;
 	size_t len;
-	int fd, rc, saved;
+	int fd, saved;
 
 	if ((line = render_line(record, &len)) == NULL)
 		return -1;
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0600);
-	if (fd == -1) {
-		saved = errno;
-		free(line);
-		errno = saved;
-		return -1;
+	if (fd != -1 && write_once(fd, line, len) == -1) {
+		io_close_keep_errno(fd);
+		fd = -1;
 	}
-	rc = write_once(fd, line, len);
-	if (rc == 0)
-		rc = fsync(fd);
 	saved = errno;
+	free(line);
+	errno = saved;
+	return fd;
+}
+
+int
+ledger_sync(int fd)
+{
+	int rc = fsync(fd), saved = errno;
+
 	/* close can report a deferred write error (NFS, quota). */
 	if (close(fd) == -1 && rc == 0) {
 		rc = -1;
 		saved = errno;
 	}
-	free(line);
 	errno = saved;
 	return rc;
+}
+
+int
+ledger_append(const char *path, const cJSON *record)
+{
+	int fd = ledger_append_nosync(path, record);
+
+	return fd == -1 ? -1 : ledger_sync(fd);
 }
 
 /* Reads exactly n digits into *v; the end of them, or NULL. */

@@ -35,6 +35,13 @@ int	ledger_open_dir(const char *dir);
  * is ENOSPC (it cannot be completed without interleaving).
  */
 int	ledger_append(const char *path, const cJSON *record);
+/*
+ * ledger_append in two halves, so that the wait for the disk can overlap
+ * other work: the write, returning the still open descriptor (or -1 with
+ * errno), then fsync and close (0, or -1 with errno).
+ */
+int	ledger_append_nosync(const char *path, const cJSON *record);
+int	ledger_sync(int fd);
 
 /*
  * ISO 8601 in UTC to epoch ms: "2026-11-20", "2026-11-20T10:00",

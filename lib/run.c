@@ -75,6 +75,7 @@ struct run {
 	struct output_info out_info;
 	char		 ledger[PATH_MAX + 16];	/* "": none */
 	bool		 ledger_warned;
+	int		 ledger_fd;	/* start record written, not yet synced */
 	int64_t		 hb_next;	/* monotonic: the next heartbeat */
 	bool		 hb_warned;
 	struct transcript *tr;		/* --transcript, or NULL */
@@ -117,6 +118,7 @@ pending_signal(struct run *r)
 
 static void	beat_if_due(struct run *, enum hb_phase);
 static int64_t	tick_interval(const struct run *);
+static void	ledger_settle(struct run *);
 
 /*
  * Sleeps up to ms, or until a signal; returns the signal or 0. On a
@@ -128,6 +130,7 @@ wait_interruptible(struct run *r, int64_t ms, const char *why)
 	int64_t end = clock_mono_ms() + ms;
 	bool live = log_live(r->lg);
 
+	ledger_settle(r);
 	for (;;) {
 		int64_t left = end - clock_mono_ms();
 		struct pollfd p = { .fd = r->sigfd, .events = POLLIN };
@@ -198,6 +201,13 @@ tick_interval(const struct run *r)
 	if (r->o->heartbeat != NULL && (t == 0 || r->o->heartbeat_interval_ms < t))
 		t = r->o->heartbeat_interval_ms;
 	return t;
+}
+
+/* Called once the CLI runs: see ledger_start. */
+static void
+on_spawned(void *ctx)
+{
+	ledger_settle(ctx);
 }
 
 /* Called by the attempt's loop: the status line and the heartbeat. */
@@ -518,10 +528,10 @@ run_attempt(struct run *r)
 	cfg.log = r->lg;
 	cfg.observe = observe;
 	cfg.observe_ctx = r;
-	if ((cfg.tick_ms = tick_interval(r)) > 0) {
+	cfg.spawned = on_spawned;
+	cfg.tick_ctx = r;
+	if ((cfg.tick_ms = tick_interval(r)) > 0)
 		cfg.tick = on_tick;
-		cfg.tick_ctx = r;
-	}
 	beat(r, HB_RUNNING, clock_real_ms() + (cfg.tick_ms > 0 ?
 	    r->o->heartbeat_interval_ms : 0));
 	r->responses = 0;
@@ -926,22 +936,61 @@ ledger_record(struct run *r, const char *event)
 	return rec;
 }
 
-/* Appends a record; a ledger that cannot be written is a warning. */
+/* A ledger that cannot be written is a warning, given once. */
 static void
-ledger_write(struct run *r, cJSON *rec)
+ledger_warn(struct run *r)
 {
 	cJSON *ev;
 
+	if (r->ledger_warned)
+		return;
+	r->ledger_warned = true;
+	ev = log_begin(r->lg, LV_WARN, "warn");
+	log_str(ev, "reason", "ledger");
+	log_str(ev, "path", r->ledger);
+	log_str(ev, "error", strerror(errno));
+	log_end(r->lg, ev);
+}
+
+/* Appends a record and waits for the disk. */
+static void
+ledger_write(struct run *r, cJSON *rec)
+{
 	if (rec != NULL && r->ledger[0] != '\0' &&
-	    ledger_append(r->ledger, rec) == -1 && !r->ledger_warned) {
-		r->ledger_warned = true;
-		ev = log_begin(r->lg, LV_WARN, "warn");
-		log_str(ev, "reason", "ledger");
-		log_str(ev, "path", r->ledger);
-		log_str(ev, "error", strerror(errno));
-		log_end(r->lg, ev);
-	}
+	    ledger_append(r->ledger, rec) == -1)
+		ledger_warn(r);
 	cJSON_Delete(rec);
+}
+
+/*
+ * The start record is written before the CLI starts but synced once it
+ * runs, so that the disk's wait overlaps the CLI's start-up instead of
+ * adding to the run (design.md, Budgets). It is synced before anything
+ * that can wait (a lock, a cooldown) as well, and the CLI takes far
+ * longer to reach the API than the fsync takes.
+ */
+static void
+ledger_start(struct run *r)
+{
+	cJSON *rec;
+
+	if (r->ledger[0] == '\0')
+		return;
+	rec = ledger_record(r, "start");
+	if (rec == NULL ||
+	    (r->ledger_fd = ledger_append_nosync(r->ledger, rec)) == -1)
+		ledger_warn(r);
+	cJSON_Delete(rec);
+}
+
+static void
+ledger_settle(struct run *r)
+{
+	if (r->ledger_fd == -1)
+		return;
+	if (ledger_sync(r->ledger_fd) == -1)
+		ledger_warn(r);
+	r->ledger_fd = -1;
 }
 
 static void
@@ -1078,8 +1127,10 @@ prepare(struct run *r)
 		return -1;
 	}
 	log_start(r);
-	ledger_write(r, ledger_record(r, "start"));
+	ledger_start(r);
 	beat(r, HB_STARTING, 0);
+	if (o->lock != NULL)
+		ledger_settle(r);
 	if (take_lock(r) == -1)
 		return -1;
 	if (o->max_prompt_bytes > 0 &&
@@ -1192,7 +1243,7 @@ run_main(const struct options *o, struct log *lg)
 	memset(&r, 0, sizeof(r));
 	r.o = o;
 	r.lg = lg;
-	r.stdin_fd = r.sigfd = r.lock_fd = -1;
+	r.stdin_fd = r.sigfd = r.lock_fd = r.ledger_fd = -1;
 	r.t0 = clock_mono_ms();
 	if (o->deadline_ms > 0)
 		r.deadline_at = r.t0 + o->deadline_ms;
@@ -1207,6 +1258,7 @@ run_main(const struct options *o, struct log *lg)
 	close_transcript(&r);
 	warn_degraded(&r);
 	log_done(&r);
+	ledger_settle(&r);
 	if (r.ledger[0] != '\0') {
 		cJSON *rec = ledger_record(&r, "done");
 		add_outcome(&r, rec);
