@@ -9,6 +9,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
@@ -156,6 +157,37 @@ START_TEST(append_one_line_0600)
 	cJSON_Delete(a);
 	cJSON_Delete(b);
 	umask(old);
+	rm_rf(dir);
+}
+END_TEST
+
+/* The two halves: the line is there before the sync, which closes. */
+START_TEST(append_nosync_then_sync)
+{
+	char *dir = tmpdir(), path[256], *text, *want;
+	cJSON *a = record("start", 1, 1, 3);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/ledger.jsonl", dir);
+	fd = ledger_append_nosync(path, a);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_ne(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
+	want = cJSON_PrintUnformatted(a);
+	text = slurp(path, NULL);
+	ck_assert_int_eq(strlen(text), strlen(want) + 1);
+	ck_assert_int_eq(strncmp(text, want, strlen(want)), 0);
+	ck_assert_int_eq(ledger_sync(fd), 0);
+	errno = 0;
+	ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
+	ck_assert_int_eq(errno, EBADF);
+	/* A failed open gives -1 and no descriptor to sync. */
+	snprintf(path, sizeof(path), "%s/missing/ledger.jsonl", dir);
+	errno = 0;
+	ck_assert_int_eq(ledger_append_nosync(path, a), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	free(text);
+	free(want);
+	cJSON_Delete(a);
 	rm_rf(dir);
 }
 END_TEST
@@ -425,6 +457,7 @@ ledger_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, open_dir_makes_parents_0700);
 	tcase_add_test(tc, append_one_line_0600);
+	tcase_add_test(tc, append_nosync_then_sync);
 	tcase_add_test(tc, append_refuses_symlink_and_reports_errors);
 	tcase_add_test(tc, append_short_write_is_enospc);
 	tcase_add_test(tc, append_concurrent_never_interleaves);
