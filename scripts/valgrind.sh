@@ -11,14 +11,13 @@
 # since claudewrap cannot tell that a script is itself (it compares
 # device and inode) and would otherwise run the wrapper as its own CLI.
 #
-# --child-silent-after-fork: between fork and exec the child runs only
-# async-signal-safe calls (spawn.c); when its exec fails, its exit would
-# list every descriptor of the parent as its own. valgrind 3.19 leaves
-# its log file open as descriptor 3 of claudewrap, so the CLI inherits
-# it: a test comparing the CLI's descriptors with a direct run
-# (t_no_fds_leak) fails under valgrind for that reason alone. Time
-# bounds meant for the ASan build may be too tight under valgrind on a
-# busy machine (t_timeout_kills_tree: 4 s).
+# --child-silent-after-fork: between vfork and exec the child runs only
+# system calls (spawn.c); when its exec fails, its exit would list every
+# descriptor of the parent as its own. valgrind 3.19 leaves its log file
+# open as descriptor 3 of claudewrap, so the CLI inherits it: the tests
+# that compare the CLI's descriptors with a direct run leave it out
+# when CW_UNDER_VALGRIND is set (cli_fds in tests/integ/run.sh), and
+# the time bounds meant for the ASan build are wider then.
 #
 # Each process writes its own log (build/valgrind/logs/PID.log). A log
 # with anything but the open-descriptor listing counts as a valgrind

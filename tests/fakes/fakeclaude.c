@@ -184,10 +184,19 @@ main(int argc, char **argv)
 		fprintf(stderr, "cli says hi\n");
 		result("hello", 0, NULL);
 	} else if (strcmp(mode, "fds") == 0) {
-		/* Every descriptor it inherited, on stderr. */
-		for (int fd = 0; fd < 1024; fd++)
-			if (fcntl(fd, F_GETFD) != -1)
-				fprintf(stderr, "fd=%d\n", fd);
+		/* Every descriptor it inherited, and what it is, on stderr. */
+		for (int fd = 0; fd < 1024; fd++) {
+			char link[64], to[512];
+			ssize_t n;
+
+			if (fcntl(fd, F_GETFD) == -1)
+				continue;
+			fprintf(stderr, "fd=%d\n", fd);
+			snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+			n = readlink(link, to, sizeof(to) - 1);
+			to[n > 0 ? n : 0] = '\0';
+			fprintf(stderr, "fdlink=%d %s\n", fd, to);
+		}
 		result("fds", 0, NULL);
 	} else if (strcmp(mode, "exit") == 0)
 		return atoi(getenv("FAKE_EXIT") ?: "1");
