@@ -570,6 +570,7 @@ struct agg {
 	struct map	 days;
 	struct map	 tags;
 	struct sums	 total[NST];
+	int64_t		 running;	/* no done record, and still running */
 	bool		 oom;
 };
 
@@ -707,6 +708,77 @@ agg_visit(void *ctx, const cJSON *rec)
 		agg_done(a, rec, id, t);
 }
 
+/* The system's boot time in epoch seconds, from /proc/stat; -1 if unknown. */
+static int64_t
+boot_time(void)
+{
+	char line[256];
+	long long bt = -1;
+	FILE *f = fopen("/proc/stat", "re");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "btime %lld", &bt) == 1)
+			break;
+	fclose(f);
+	return bt;
+}
+
+/*
+ * When process pid started, in epoch ms (to the boot time's second), or
+ * -1 if it is gone, a zombie, or cannot be read.
+ */
+static int64_t
+proc_start_ms(int64_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ticks;
+	char state;
+	long hz = sysconf(_SC_CLK_TCK);
+	int64_t bt = boot_time();
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
+	if (hz <= 0 || bt < 0 || (f = fopen(path, "re")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/*
+	 * After comm's last ')': the state (field 3), then 18 fields to
+	 * skip to starttime (field 22), in clock ticks since boot.
+	 */
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %c %*s %*s %*s "
+	    "%*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+	    &state, &ticks) != 2 || state == 'Z' || state == 'X')
+		return -1;
+	return bt * 1000 + (int64_t)(ticks * 1000 / (unsigned long long)hz);
+}
+
+/*
+ * Whether a run with a start record and no done may still be running:
+ * its pid is alive on this host and began no later than the record (a
+ * later one reused the pid). The boot time is to the second: that much
+ * slack.
+ */
+static bool
+still_running(const char *host, int64_t pid, int64_t start_ms)
+{
+	char me[256];
+	int64_t began;
+
+	if (host == NULL || pid <= 0 || pid > INT_MAX || start_ms == TIME_NONE ||
+	    gethostname(me, sizeof(me)) == -1)
+		return false;
+	me[sizeof(me) - 1] = '\0';
+	if (strcmp(me, host) != 0)
+		return false;
+	began = proc_start_ms(pid);
+	return began != -1 && began <= start_ms + 1000;
+}
+
 static int
 lost_cmp(const void *x, const void *y)
 {
@@ -718,7 +790,10 @@ lost_cmp(const void *x, const void *y)
 	return strcmp((*a)->key, (*b)->key);
 }
 
-/* Runs that started and never finished, oldest first; counts per tag. */
+/*
+ * Runs that started and never finished, oldest first; counts per tag.
+ * Those still running here are counted apart: not lost, not yet done.
+ */
 static struct map_ent **
 agg_lost(struct agg *a, size_t *n)
 {
@@ -736,6 +811,10 @@ agg_lost(struct agg *a, size_t *n)
 		r = a->runs.e[i].val;
 		if (!r->started || r->done)
 			continue;
+		if (still_running(r->host, r->pid, r->start_ms)) {
+			a->running++;
+			continue;
+		}
 		v[(*n)++] = &a->runs.e[i];
 		if ((ts = tag_get(a, r->tag)) != NULL)
 			ts->lost++;
@@ -889,6 +968,9 @@ print_text(FILE *out, const struct agg *a, struct map_ent **days,
 		row_print(out, &rows[i], w);
 	}
 	text_lost(out, lost, nlost);
+	if (a->running > 0)
+		fprintf(out, "\nrunning now (started, no done record yet, "
+		    "pid alive on this host): %" PRId64 "\n", a->running);
 	if (ss->unreadable > 0)
 		fprintf(out, "\nunreadable lines skipped: %" PRId64 "\n",
 		    ss->unreadable);
@@ -970,6 +1052,7 @@ json_totals(const struct agg *a, size_t nlost)
 			cJSON_AddNumberToObject(by, status_name(st),
 			    (double)a->total[st].runs);
 	cJSON_AddNumberToObject(t, "lost", (double)nlost);
+	cJSON_AddNumberToObject(t, "running", (double)a->running);
 	return t;
 }
 
@@ -1796,19 +1879,6 @@ q_content(FILE *out, const struct explain *x, const struct tx *tx)
 	fputc('\n', out);
 }
 
-/* Whether pid still runs here: a lost run may only be a running one. */
-static bool
-alive_here(const cJSON *start)
-{
-	const char *host = rec_str(start, "host");
-	int64_t pid = rec_int(start, "pid", -1);
-	char me[256];
-
-	if (host == NULL || pid <= 0 || pid > INT_MAX ||
-	    gethostname(me, sizeof(me)) == -1 || strcmp(me, host) != 0)
-		return false;
-	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
-}
 
 /* Where the transcript stops: the last event seen. */
 static void
@@ -1825,17 +1895,16 @@ static void
 q_lost(FILE *out, const struct explain *x, const struct tx *tx)
 {
 	char ts[CLOCK_ISO_LEN];
+	bool running = still_running(rec_str(x->start, "host"),
+	    rec_int(x->start, "pid", -1), rec_time(x->start));
 
-	q_begin(out, 3, "no — the run never finished (lost): last known: ");
+	q_begin(out, 3, running ? "not yet — the run is still running: " :
+	    "no — the run never finished (lost): last known: ");
 	iso(rec_time(x->start), ts);
 	fprintf(out, "start at %s, pid %" PRId64 " on %s", ts,
 	    rec_int(x->start, "pid", -1), rec_str(x->start, "host") ?
 	    rec_str(x->start, "host") : "?");
 	tx_stop(out, tx);
-	if (alive_here(x->start))
-		fprintf(out, "; pid %" PRId64 " is alive on this host: it may "
-		    "still be running (or the pid was reused)",
-		    rec_int(x->start, "pid", -1));
 	fputc('\n', out);
 }
 

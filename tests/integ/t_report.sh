@@ -187,11 +187,42 @@ t_report_reads_a_real_run() {
 	    grep -q '^5\. did downstream get it? *yes — ' out
 }
 
+# A run in progress is running, not lost; SIGKILLed, it is lost. A live
+# pid that began after its start record is a reused pid: lost.
+t_report_running_is_not_lost() {
+	local pid run
+	FAKE_MODE=hang FAKE_PIDS=$PWD/pids CLAUDEWRAP_STATE_DIR=$PWD/state \
+	    "$CLAUDEWRAP" --claude="$FAKE" --timeout=60s -p hi 2> err &
+	pid=$!
+	retry_ 20 grep -q '"event":"start"' state/ledger.jsonl ||
+	    { kill -KILL "$pid"; return 1; }
+	run=$(grep -o '"run":"[^"]*"' state/ledger.jsonl | cut -d'"' -f4)
+	CLAUDEWRAP_STATE_DIR=$PWD/state "$REPORT" > out 2>&1
+	CLAUDEWRAP_STATE_DIR=$PWD/state "$REPORT" --explain "$run" > explain
+	kill -KILL "$pid"
+	wait "$pid" 2> /dev/null
+	retry_ 10 none_alive pids || { kill_listed pids; return 1; }
+	has_line out "running now (started, no done record yet, pid alive on this host): 1" &&
+	    ! grep -q '^lost' out &&
+	    grep -q '^3\. did it reach the caller? *not yet — the run is still running: start at' explain ||
+	    return 1
+	returns_ 0 "$REPORT" --ledger=state/ledger.jsonl > out || return 1
+	has_line out "lost (started, never finished): 1" &&
+	    ! grep -q '^running now' out || return 1
+	printf '{"event":"start","run":"%s","ts":"2020-01-01T00:00:00.000Z","pid":%d,"host":"%s"}\n' \
+	    "$A1" "$$" "$(hostname)" > reused.jsonl
+	returns_ 0 "$REPORT" --ledger=reused.jsonl > out || return 1
+	has_line out "lost (started, never finished): 1"
+}
+
 for t in $(declare -F | awk '$3 ~ /^t_report_/ { print $3 }'); do
-	if [ "$t" = t_report_reads_a_real_run ] && [ ! -x "${FAKE:-}" ]; then
-		echo "skip $t (no \$FAKE)"
-		continue
-	fi
+	case $t in
+	t_report_reads_a_real_run | t_report_running_is_not_lost)
+		if [ ! -x "${FAKE:-}" ]; then
+			echo "skip $t (no \$FAKE)"
+			continue
+		fi ;;
+	esac
 	run_test "$t"
 done
 summary
