@@ -713,14 +713,20 @@ static int64_t
 boot_time(void)
 {
 	char line[256];
+	const char *err;
 	long long bt = -1;
 	FILE *f = fopen("/proc/stat", "re");
 
 	if (f == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "btime %lld", &bt) == 1)
+		if (strncmp(line, "btime ", 6) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			bt = strtonum(line + 6, 0, LLONG_MAX, &err);
+			if (err != NULL)
+				bt = -1;
 			break;
+		}
 	fclose(f);
 	return bt;
 }
@@ -732,9 +738,8 @@ boot_time(void)
 static int64_t
 proc_start_ms(int64_t pid)
 {
-	char path[64], buf[1024], *p;
+	char path[64], buf[1024], *p, *end;
 	unsigned long long ticks;
-	char state;
 	long hz = sysconf(_SC_CLK_TCK);
 	int64_t bt = boot_time();
 	size_t n;
@@ -747,12 +752,22 @@ proc_start_ms(int64_t pid)
 	fclose(f);
 	buf[n] = '\0';
 	/*
-	 * After comm's last ')': the state (field 3), then 18 fields to
-	 * skip to starttime (field 22), in clock ticks since boot.
+	 * comm (field 2) may hold spaces and parentheses: the fields after
+	 * its last ')' are one space apart, the state (field 3) first, then
+	 * starttime (field 22), in clock ticks since boot.
 	 */
-	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %c %*s %*s %*s "
-	    "%*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
-	    &state, &ticks) != 2 || state == 'Z' || state == 'X')
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ' || p[2] == '\0' ||
+	    p[2] == 'Z' || p[2] == 'X')
+		return -1;
+	p += 2;
+	for (int at = 3; at < 22; at++) {	/* at: the field p is in */
+		if ((p = strchr(p, ' ')) == NULL)
+			return -1;
+		p++;
+	}
+	errno = 0;
+	ticks = strtoull(p, &end, 10);
+	if (errno != 0 || end == p || *end != ' ')
 		return -1;
 	return bt * 1000 + (int64_t)(ticks * 1000 / (unsigned long long)hz);
 }

@@ -508,10 +508,58 @@ t_life_prompt_never_logged() {
 	! grep -q -e "$p" -e "$s" err2 && grep -q "\"prompt_sha\":\"$want_sha\"" err2
 }
 
+# in_private_dev CMD...: CMD in a private mount namespace whose /dev is a
+# tmpfs holding null, zero, random, urandom and fd, and a log that is the
+# socket ./log.sock: a syslog daemon of the test's own, nothing installed
+# on the machine or changed outside the namespace. 97 if it cannot be set
+# up (no CAP_SYS_ADMIN).
+in_private_dev() {
+	mkdir -p olddev
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	unshare -m bash -c '
+		mount --make-rprivate / && mount --bind /dev olddev &&
+		    mount -t tmpfs -o size=64k,mode=755 cwdev /dev || exit 97
+		for n in null zero random urandom; do
+			: > "/dev/$n" && mount --bind "olddev/$n" "/dev/$n" ||
+			    exit 97
+		done
+		ln -s /proc/self/fd /dev/fd && : > /dev/log &&
+		    mount --bind log.sock /dev/log || exit 97
+		"$@"' in_private_dev "$@"
+}
+
 t_life_syslog() {
-	# Only where a syslog socket exists; nothing is faked or installed.
-	returns_ 0 cw --syslog --tag=sys -p hi > out 2> err || return 1
-	[ "$(cat out)" = hello ] && [ "$(done_lines err)" -eq 1 ]
+	local sink rc pid
+	python3 "$ROOT/tests/fakes/syslog_sink.py" "$PWD/log.sock" \
+	    "$PWD/syslog" "$PWD/ready" 60 &
+	sink=$!
+	retry_ 10 test -e ready || { kill "$sink"; return 1; }
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	in_private_dev bash -c '
+		timeout -k 5 60 "$CLAUDEWRAP" --claude="$FAKE" --state-dir=state \
+		    --syslog --tag=sys -p hi > out 2> err; echo $? > rc1
+		FAKE_MODE=empty timeout -k 5 60 "$CLAUDEWRAP" --claude="$FAKE" \
+		    --state-dir=state --syslog --tag=sys -p hi > out2 2> err2
+		echo $? > rc2'
+	rc=$?
+	kill "$sink"
+	wait "$sink" 2> /dev/null
+	[ "$rc" -eq 0 ] || { echo "    no private /dev/log (exit $rc)"; return 1; }
+	[ "$(cat rc1)" = 0 ] && [ "$(cat out)" = hello ] &&
+	    [ "$(cat rc2)" = 42 ] || return 1
+	pid=$(grep -o '"pid":[0-9]*' state/ledger.jsonl | head -1 | cut -d: -f2)
+	# Every event of the first run, as on stderr, under ident
+	# claudewrap[PID], LOG_USER; info is <14>, an error <11>.
+	[ "$(grep -c "^<1[0-9]>.* claudewrap\[$pid\]: " syslog)" -eq \
+	    "$(grep -c '^claudewrap: ' err)" ] &&
+	    grep -q "^<14>.* claudewrap\[$pid\]: .*event=start" syslog &&
+	    grep -q "^<14>.* claudewrap\[$pid\]: .*tag=sys event=done status=ok exit=0" syslog &&
+	    grep -q '^<11>.* claudewrap\[[0-9]*\]: .*event=done status=empty_payload exit=42' syslog ||
+	    { sed 's/^/      /' syslog; return 1; }
+	# claudewrap-report reads syslog's form of the lines as well.
+	returns_ 0 "$REPORT" --stdin < syslog > rep || return 1
+	tr -s ' ' < rep | grep -q ' ok 1 ' && tr -s ' ' < rep | grep -q ' empty_payload 1 ' ||
+	    { cat rep; return 1; }
 }
 
 # ---- --transcript ----------------------------------------------------------
@@ -659,8 +707,8 @@ assert r["event"]["type"] == "result", r' || return 1
 # T_LIFE_ONLY=REGEX runs only the matching tests.
 for t in $(declare -F | awk '$3 ~ /^t_life_/ { print $3 }'); do
 	[[ $t =~ ${T_LIFE_ONLY:-.} ]] || continue
-	if [ "$t" = t_life_syslog ] && [ ! -S /dev/log ]; then
-		echo "skip $t (no /dev/log)"
+	if [ "$t" = t_life_syslog ] && ! unshare -m true 2> /dev/null; then
+		echo "skip $t (cannot make a private mount namespace for /dev/log)"
 		continue
 	fi
 	if [ "$t" = t_life_flood_flat_memory ] && [ ! -x "$CLAUDEWRAP_REL" ]; then
