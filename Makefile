@@ -64,7 +64,7 @@ build/asan/test_%: tests/unit/test_%.c $(ASAN_OBJS) | build/asan
 
 # Small fake CLIs for the integration tests, built without sanitizers:
 # they are the thing being supervised, not the thing under test.
-build/fakes/%: tests/fakes/%.c | build/fakes
+build/fakes/%: tests/fakes/%.c $(wildcard tests/fakes/*.h) | build/fakes
 	$(CC) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -o $@ $<
 
 build/rel build/asan build/fakes:

@@ -11,24 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "put.h"
+
 static char block[65536];
-
-static int
-put(const char *b, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(1, b, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* Small lines: as many whole ones as fit in the block, block after block. */
 static long long

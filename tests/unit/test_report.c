@@ -25,6 +25,9 @@
 #include "hash.h"
 #include "report.h"
 
+#define FIXTURE_NAME "test_report"
+#include "fixture.h"
+
 /* Runs of the main fixture; their prefixes are all distinct. */
 #define A1	"a1a1a1a1-0000-4000-8000-000000000001"
 #define A2	"a2a2a2a2-0000-4000-8000-000000000002"
@@ -41,34 +44,17 @@ struct res {
 	char	*err;
 };
 
-static char dir[64];
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
+/* Nothing from the user's own ledger or state dir. */
 static void
-setup(void)
+report_setup(void)
 {
-	strlcpy(dir, "/tmp/cwreport.XXXXXX", sizeof(dir));
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	setup();
 	unsetenv("CLAUDEWRAP_LEDGER");
 	unsetenv("CLAUDEWRAP_STATE_DIR");
 	unsetenv("XDG_STATE_HOME");
 }
 
-static void
-teardown(void)
-{
-	(void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* dir/name, in a static buffer of its own per slot. */
+/* tmp/name, in a static buffer of its own per slot. */
 static const char *
 at(const char *name)
 {
@@ -76,7 +62,7 @@ at(const char *name)
 	static int slot;
 
 	slot = (slot + 1) % 4;
-	snprintf(buf[slot], sizeof(buf[slot]), "%s/%s", dir, name);
+	snprintf(buf[slot], sizeof(buf[slot]), "%s/%s", tmp, name);
 	return buf[slot];
 }
 
@@ -377,20 +363,6 @@ START_TEST(prom_families_and_escaping)
 }
 END_TEST
 
-static int
-count_entries(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)) != NULL)
-		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-	closedir(d);
-	return n;
-}
-
 START_TEST(prom_file_is_atomic)
 {
 	const char *l = fixture();
@@ -426,14 +398,14 @@ START_TEST(prom_file_is_atomic)
 	ck_assert_int_eq(stat(file, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0644);
 	ck_assert_int_eq(umask(022), 022);
-	ck_assert_int_eq(count_entries(dir), 2);	/* ledger, metrics */
+	ck_assert_int_eq(count_entries(tmp), 2);	/* ledger, metrics */
 	/* rename onto a directory fails: an error, and no temp file left. */
 	ck_assert_int_eq(mkdir(at("adir"), 0700), 0);
 	snprintf(opt, sizeof(opt), "--prom=%s", at("adir"));
 	w = report(NULL, "--ledger", l, opt, NULL);
 	ck_assert_int_eq(w.rc, 1);
 	ck_has(w.err, "adir: Is a directory");
-	ck_assert_int_eq(count_entries(dir), 3);
+	ck_assert_int_eq(count_entries(tmp), 3);
 	res_free(&w);
 	free(file);
 	res_free(&r);
@@ -535,7 +507,7 @@ START_TEST(unreadable_ledger_exit_1)
 	ck_has(r.err, "none.jsonl: No such file or directory");
 	ck_assert_str_eq(r.out, "");
 	res_free(&r);
-	r = report(NULL, "--ledger", dir, NULL);
+	r = report(NULL, "--ledger", tmp, NULL);
 	ck_assert_int_eq(r.rc, 1);
 	ck_has(r.err, ": Is a directory");
 	res_free(&r);
@@ -684,7 +656,7 @@ START_TEST(which_names_the_run)
 	ck_has(r.out, "2026-11-22T08:00:00.000Z");
 	res_free(&r);
 	/* The same file through another name (realpath). */
-	snprintf(rel, sizeof(rel), "%s/./out.md", dir);
+	snprintf(rel, sizeof(rel), "%s/./out.md", tmp);
 	r = report(NULL, "--which", rel, NULL);
 	ck_assert_int_eq(r.rc, 0);
 	ck_has(r.out, "written by run " W1);
@@ -765,6 +737,7 @@ answer(const char *out, int n)
 #define X2	"f2f2f2f2-0000-4000-8000-000000000002"
 #define X4	"f4f4f4f4-0000-4000-8000-000000000004"
 #define X5	"f5f5f5f5-0000-4000-8000-000000000005"
+#define X6	"f6f6f6f6-0000-4000-8000-000000000006"
 
 static void
 transcript_x1(void)
@@ -827,7 +800,7 @@ explain_fixture(void)
 	    "\"content\":[{\"type\":\"tool_use\",\"name\":\"Bash\"}]}}}");
 	add("ledger.jsonl", "{\"event\":\"start\",\"run\":\"" X2 "\",\"ts\":"
 	    "\"2026-11-22T09:00:00.000Z\",\"tag\":\"nightly\",\"pid\":8,"
-	    "\"host\":\"not-this-host\",\"transcript\":\"%s\"}", dir);
+	    "\"host\":\"not-this-host\",\"transcript\":\"%s\"}", tmp);
 	setenv("CLAUDEWRAP_LEDGER", at("ledger.jsonl"), 1);
 }
 
@@ -866,7 +839,7 @@ END_TEST
 
 START_TEST(explain_lost_run)
 {
-	char host[256], *a3;
+	char host[256], now[CLOCK_ISO_LEN], *a3;
 	struct res r;
 	pid_t dead;
 
@@ -889,14 +862,25 @@ START_TEST(explain_lost_run)
 	ck_assert_ptr_null(strstr(a3, "alive"));
 	free(a3);
 	res_free(&r);
-	/* A start from this host whose pid still lives may not be lost. */
+	/*
+	 * A start from this host whose pid still lives, and lived when the
+	 * record was written, is running; one whose pid began after the
+	 * record is a reused pid: lost.
+	 */
 	ck_assert_int_eq(gethostname(host, sizeof(host)), 0);
+	clock_iso(clock_real_ms(), now);
 	add("ledger.jsonl", "{\"event\":\"start\",\"run\":\"" X5 "\",\"ts\":"
-	    "\"2026-11-22T09:00:00.000Z\",\"pid\":%d,\"host\":\"%s\"}",
-	    (int)getpid(), host);
+	    "\"%s\",\"pid\":%d,\"host\":\"%s\"}", now, (int)getpid(), host);
 	r = report(NULL, "--explain", X5, NULL);
 	ck_assert_int_eq(r.rc, 0);
-	ck_answer(r.out, 3, "is alive on this host: it may still be running");
+	ck_answer(r.out, 3, "not yet — the run is still running: start at");
+	res_free(&r);
+	add("ledger.jsonl", "{\"event\":\"start\",\"run\":\"" X6 "\",\"ts\":"
+	    "\"2026-11-22T09:00:00.000Z\",\"pid\":%d,\"host\":\"%s\"}",
+	    (int)getpid(), host);
+	r = report(NULL, "--explain", X6, NULL);
+	ck_assert_int_eq(r.rc, 0);
+	ck_answer(r.out, 3, "no — the run never finished (lost)");
 	res_free(&r);
 	/* The same with a pid that is gone. */
 	if ((dead = fork()) == 0)
@@ -1011,7 +995,7 @@ report_suite(void)
 	Suite *s = suite_create("report");
 	TCase *tc = tcase_create("report");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, report_setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, text_counts_per_day_and_status);
 	tcase_add_test(tc, json_counts_lost_unreadable);
