@@ -278,10 +278,19 @@ child_env(struct run *r)
 	return 0;
 }
 
+/* What the CLI gets for stdin when there is nothing to replay. */
+static int
+stdin_null(struct run *r)
+{
+	r->stdin_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return r->stdin_fd == -1 ? -1 : 0;
+}
+
 /*
  * stdin is read once, if it is not a terminal, and replayed to every
- * attempt. A terminal is not handed on: the CLI would wait on it.
- * Reading stops for a signal or the attempt's time limit.
+ * attempt; an empty one is /dev/null. A terminal is not handed on: the
+ * CLI would wait on it. Reading stops for a signal or the attempt's time
+ * limit.
  */
 static int
 read_stdin(struct run *r, struct hash *h)
@@ -290,12 +299,8 @@ read_stdin(struct run *r, struct hash *h)
 	int64_t limit = r->o->timeout_ms;
 	int64_t end = limit > 0 ? clock_mono_ms() + limit : 0;
 
-	if (isatty(STDIN_FILENO) || fcntl(STDIN_FILENO, F_GETFD) == -1) {
-		r->stdin_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		return r->stdin_fd == -1 ? -1 : 0;
-	}
-	if ((r->stdin_fd = spool_open()) == -1)
-		return -1;
+	if (isatty(STDIN_FILENO) || fcntl(STDIN_FILENO, F_GETFD) == -1)
+		return stdin_null(r);
 	for (;;) {
 		struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
 		    { .fd = r->sigfd, .events = POLLIN } };
@@ -314,12 +319,15 @@ read_stdin(struct run *r, struct hash *h)
 		if (p[0].revents == 0)
 			continue;
 		if ((n = read(STDIN_FILENO, buf, sizeof(buf))) == 0)
-			return 0;
+			return r->stdin_fd != -1 ? 0 : stdin_null(r);
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			return -1;
 		}
+		/* Made at the first byte: an empty stdin costs no file. */
+		if (r->stdin_fd == -1 && (r->stdin_fd = spool_open()) == -1)
+			return -1;
 		if (io_write_all(r->stdin_fd, buf, (size_t)n) == -1)
 			return -1;
 		hash_update(h, buf, (size_t)n);

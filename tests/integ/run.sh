@@ -124,6 +124,14 @@ t_stdin_replayed() {
 	    grep -q 'event=retry .*reason=overloaded' err
 }
 
+t_empty_stdin_is_dev_null() {
+	# Nothing to replay: the CLI reads /dev/null, no spool is made.
+	FAKE_MODE=fds returns_ 0 cw -p hi < /dev/null > out 2> err || return 1
+	grep -q '^fdlink=0 /dev/null$' err || return 1
+	printf 'x' | FAKE_MODE=fds returns_ 0 cw -p hi > out 2> err || return 1
+	grep -q '^fdlink=0 /.*(deleted)$' err
+}
+
 t_partial_stdout_hidden() {
 	FAKE_MODE=partial returns_ 45 cw -p hi > out 2> err || return 1
 	[ ! -s out ] && [ "$(field status err)" = claude_error ]
