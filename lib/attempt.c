@@ -219,7 +219,7 @@ static void
 check_timers(struct att *a, int64_t now)
 {
 	if (a->tick_at != 0 && now >= a->tick_at) {
-		a->cfg->tick(a->cfg->tick_ctx, phase(a));
+		a->cfg->tick(a->cfg->hook_ctx, phase(a));
 		a->tick_at = now + a->cfg->tick_ms;
 	}
 	if (!a->term_sent && !a->main_exited) {
@@ -466,7 +466,7 @@ attempt_run(const struct attempt_cfg *cfg, struct attempt_res *res)
 	}
 	log_attempt(&a);
 	if (cfg->spawned != NULL)
-		cfg->spawned(cfg->tick_ctx);
+		cfg->spawned(cfg->hook_ctx);
 	now = clock_mono_ms();
 	if (cfg->timeout_ms > 0)
 		a.timeout_at = now + cfg->timeout_ms;

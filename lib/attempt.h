@@ -35,7 +35,7 @@ struct attempt_cfg {
 	int64_t		 tick_ms;	/* 0: no ticks */
 	attempt_tick	*tick;
 	attempt_hook	*spawned;	/* once the CLI runs; may be NULL */
-	void		*tick_ctx;	/* for tick and spawned */
+	void		*hook_ctx;	/* passed to tick and spawned */
 };
 
 struct attempt_res {

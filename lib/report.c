@@ -45,6 +45,7 @@
 #include "ledger.h"
 #include "output.h"
 #include "status.h"
+#include "tree.h"
 
 #define PROG		"claudewrap-report"
 #define LINE_MAX_BYTES	(1024 * 1024)	/* a longer line is unreadable */
@@ -708,70 +709,6 @@ agg_visit(void *ctx, const cJSON *rec)
 		agg_done(a, rec, id, t);
 }
 
-/* The system's boot time in epoch seconds, from /proc/stat; -1 if unknown. */
-static int64_t
-boot_time(void)
-{
-	char line[256];
-	const char *err;
-	long long bt = -1;
-	FILE *f = fopen("/proc/stat", "re");
-
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "btime ", 6) == 0) {
-			line[strcspn(line, "\n")] = '\0';
-			bt = strtonum(line + 6, 0, LLONG_MAX, &err);
-			if (err != NULL)
-				bt = -1;
-			break;
-		}
-	fclose(f);
-	return bt;
-}
-
-/*
- * When process pid started, in epoch ms (to the boot time's second), or
- * -1 if it is gone, a zombie, or cannot be read.
- */
-static int64_t
-proc_start_ms(int64_t pid)
-{
-	char path[64], buf[1024], *p, *end;
-	unsigned long long ticks;
-	long hz = sysconf(_SC_CLK_TCK);
-	int64_t bt = boot_time();
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
-	if (hz <= 0 || bt < 0 || (f = fopen(path, "re")) == NULL)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/*
-	 * comm (field 2) may hold spaces and parentheses: the fields after
-	 * its last ')' are one space apart, the state (field 3) first, then
-	 * starttime (field 22), in clock ticks since boot.
-	 */
-	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ' || p[2] == '\0' ||
-	    p[2] == 'Z' || p[2] == 'X')
-		return -1;
-	p += 2;
-	for (int at = 3; at < 22; at++) {	/* at: the field p is in */
-		if ((p = strchr(p, ' ')) == NULL)
-			return -1;
-		p++;
-	}
-	errno = 0;
-	ticks = strtoull(p, &end, 10);
-	if (errno != 0 || end == p || *end != ' ')
-		return -1;
-	return bt * 1000 + (int64_t)(ticks * 1000 / (unsigned long long)hz);
-}
-
 /*
  * Whether a run with a start record and no done may still be running:
  * its pid is alive on this host and began no later than the record (a
@@ -790,7 +727,7 @@ still_running(const char *host, int64_t pid, int64_t start_ms)
 	me[sizeof(me) - 1] = '\0';
 	if (strcmp(me, host) != 0)
 		return false;
-	began = proc_start_ms(pid);
+	began = tree_started_ms((pid_t)pid);
 	return began != -1 && began <= start_ms + 1000;
 }
 
@@ -1893,7 +1830,6 @@ q_content(FILE *out, const struct explain *x, const struct tx *tx)
 	tx_results(out, tx);
 	fputc('\n', out);
 }
-
 
 /* Where the transcript stops: the last event seen. */
 static void

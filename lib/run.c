@@ -537,7 +537,7 @@ run_attempt(struct run *r)
 	cfg.observe = observe;
 	cfg.observe_ctx = r;
 	cfg.spawned = on_spawned;
-	cfg.tick_ctx = r;
+	cfg.hook_ctx = r;
 	if ((cfg.tick_ms = tick_interval(r)) > 0)
 		cfg.tick = on_tick;
 	beat(r, HB_RUNNING, clock_real_ms() + (cfg.tick_ms > 0 ?

@@ -25,11 +25,14 @@ tree_make_subreaper(void)
 	return prctl(PR_SET_CHILD_SUBREAPER, 1);
 }
 
-/* Reads ppid and state from /proc/PID/stat; -1 if gone or a zombie. */
+/*
+ * Reads the parent's pid and, if start is not NULL, the start time (in
+ * clock ticks since boot) from /proc/PID/stat; -1 if gone or a zombie.
+ */
 static int
-read_stat(pid_t pid, pid_t *ppid)
+read_stat(pid_t pid, pid_t *ppid, unsigned long long *start)
 {
-	char path[64], buf[512], *p, *end;
+	char path[64], buf[1024], *p, *end;
 	char state;
 	long ppid_l;
 	int fd;
@@ -43,8 +46,11 @@ read_stat(pid_t pid, pid_t *ppid)
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
-	/* comm may hold spaces and parentheses: parse after the last ')'. */
-	/* ") S 1234 ...": the state, then the parent's pid. */
+	/*
+	 * comm (field 2) may hold spaces and parentheses: the fields after
+	 * its last ')' are one space apart, ") S 1234 ...": the state
+	 * (field 3), the parent's pid (4), ..., starttime (22).
+	 */
 	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ' || p[2] == '\0' ||
 	    p[3] != ' ')
 		return -1;
@@ -57,7 +63,54 @@ read_stat(pid_t pid, pid_t *ppid)
 	if (state == 'Z' || state == 'X')
 		return -1;
 	*ppid = (pid_t)ppid_l;
-	return 0;
+	if (start == NULL)
+		return 0;
+	for (int at = 4; at < 22; at++) {	/* at: the field end is in */
+		if ((end = strchr(end, ' ')) == NULL)
+			return -1;
+		end++;
+	}
+	p = end;
+	errno = 0;
+	*start = strtoull(p, &end, 10);
+	return errno != 0 || end == p || *end != ' ' ? -1 : 0;
+}
+
+/* The system's boot time in epoch seconds, from /proc/stat; -1 if unknown. */
+static int64_t
+boot_time(void)
+{
+	char line[256];
+	const char *err;
+	long long bt = -1;
+	FILE *f = fopen("/proc/stat", "re");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "btime ", 6) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			bt = strtonum(line + 6, 0, LLONG_MAX, &err);
+			if (err != NULL)
+				bt = -1;
+			break;
+		}
+	fclose(f);
+	return bt;
+}
+
+int64_t
+tree_started_ms(pid_t pid)
+{
+	unsigned long long ticks;
+	long hz = sysconf(_SC_CLK_TCK);
+	int64_t bt;
+	pid_t ppid;
+
+	if (hz <= 0 || read_stat(pid, &ppid, &ticks) == -1 ||
+	    (bt = boot_time()) < 0)
+		return -1;
+	return bt * 1000 + (int64_t)(ticks * 1000 / (unsigned long long)hz);
 }
 
 /* Every live process on the system with its parent. */
@@ -76,7 +129,7 @@ scan_procs(size_t *count)
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		pid = (pid_t)strtol(de->d_name, NULL, 10);
-		if (read_stat(pid, &ppid) == -1)
+		if (read_stat(pid, &ppid, NULL) == -1)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 256;

@@ -8,6 +8,7 @@
 #define CW_TREE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 int	tree_make_subreaper(void);
@@ -22,5 +23,10 @@ int	tree_descendants(pid_t *pids, size_t max);
  * number of descendants signalled (their pids into pids, up to max).
  */
 int	tree_signal(pid_t pgid, int sig, pid_t *pids, size_t max);
+/*
+ * When process pid started, in epoch ms (to the second of the boot time
+ * in /proc/stat), or -1 if it is gone, a zombie, or cannot be read.
+ */
+int64_t	tree_started_ms(pid_t pid);
 
 #endif

@@ -8,14 +8,17 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cliargs.h"
+#include "clock.h"
 #include "duration.h"
 #include "locate.h"
 #include "log.h"
 #include "options.h"
 #include "status.h"
+#include "tree.h"
 
 START_TEST(duration_good)
 {
@@ -368,6 +371,28 @@ START_TEST(cliargs_fallback_and_bad_format)
 }
 END_TEST
 
+/* Our own start is in the past, and recent; a zombie or a reaped pid has none. */
+START_TEST(tree_started_ms_self_zombie_gone)
+{
+	int64_t now = clock_real_ms(), t = tree_started_ms(getpid());
+	pid_t kid;
+
+	ck_assert_int_ne(t, -1);
+	/* The boot time is to the second. */
+	ck_assert_int_le(t, now + 1000);
+	ck_assert_int_ge(t, now - 10 * 60 * 1000);
+	if ((kid = fork()) == 0)
+		_exit(0);
+	ck_assert_int_gt(kid, 0);
+	/* A zombie until reaped: waitid with WNOWAIT leaves it one. */
+	ck_assert_int_eq(waitid(P_PID, (id_t)kid, &(siginfo_t){ 0 },
+	    WEXITED | WNOWAIT), 0);
+	ck_assert_int_eq(tree_started_ms(kid), -1);
+	ck_assert_int_eq(waitpid(kid, NULL, 0), kid);
+	ck_assert_int_eq(tree_started_ms(kid), -1);
+}
+END_TEST
+
 START_TEST(status_table)
 {
 	ck_assert_int_eq(status_exit(ST_EMPTY_PAYLOAD, 0), 42);
@@ -434,6 +459,7 @@ core_suite(void)
 	tcase_add_test(tc, locate_prefers_native_and_names_interpreter);
 	tcase_add_test(tc, cliargs_rewrite);
 	tcase_add_test(tc, cliargs_fallback_and_bad_format);
+	tcase_add_test(tc, tree_started_ms_self_zombie_gone);
 	tcase_add_test(tc, status_table);
 	tcase_add_test(tc, manpage_exit_status);
 	suite_add_tcase(s, tc);
