@@ -259,11 +259,22 @@ returns_() {
 # The claudewrap lines of $C/err with event=done.
 done_lines() { grep '^claudewrap: .* event=done\( \|$\)' "$C/err"; }
 
-# done_field KEY: the value of KEY in the done line (quotes removed).
-done_field() {
-	done_lines | tail -n 1 | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1 |
-		sed 's/^"\(.*\)"$/\1/'
+# lf KEY: the value of KEY in the logfmt line on stdin, unquoted and
+# unescaped (empty when absent).
+lf() {
+	perl -ne 'BEGIN { $k = shift }
+		if (/(?:^| )\Q$k\E=("(?:[^"\\]|\\.)*"|\S*)/) {
+			$v = $1;
+			if ($v =~ s/^"(.*)"$/$1/s) {
+				$v =~ s/\\(.)/$1 eq "n" ? "\n" : $1 eq "t" ? "\t" : $1/ge;
+			}
+			print "$v\n";
+		}
+		last' "$1"
 }
+
+# done_field KEY: the value of KEY in the done line, unquoted.
+done_field() { done_lines | tail -n 1 | lf "$1"; }
 
 # expect_done STATUS EXIT: exactly one done line, with that status and exit.
 expect_done() {

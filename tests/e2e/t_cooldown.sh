@@ -37,25 +37,8 @@ expect_main_posts() {
 	[ "$n" -eq "$1" ] || fail_ "expected $1 main POST /v1/messages, the mock saw $n"
 }
 
-# lf KEY: the value of KEY in the logfmt line on stdin, unquoted and
-# unescaped (empty when absent).
-lf() {
-	perl -ne 'BEGIN { $k = shift }
-		if (/(?:^| )\Q$k\E=("(?:[^"\\]|\\.)*"|\S*)/) {
-			$v = $1;
-			if ($v =~ s/^"(.*)"$/$1/s) {
-				$v =~ s/\\(.)/$1 eq "n" ? "\n" : $1 eq "t" ? "\t" : $1/ge;
-			}
-			print "$v\n";
-		}
-		last' "$1"
-}
-
 # The claudewrap lines of FILE (default $C/err) with event=NAME.
 events() { grep "^claudewrap: .* event=$1\( \|\$\)" "${2:-$C/err}"; }
-
-# done_detail: the detail of the done line, quotes removed.
-done_detail() { events "done" | tail -n 1 | lf detail; }
 
 # use_oauth: an OAuth token instead of the API key (the CLI then reads the
 # anthropic-ratelimit-unified-* headers and emits rate_limit_event).
@@ -163,7 +146,7 @@ t_529_always() {
 		fail_ "done line attempts=$(done_field attempts), expected 2"
 	[ "$(events retry | grep -c ' reason=overloaded ')" -eq 1 ] ||
 		fail_ "expected one event=retry line with reason=overloaded"
-	case $(done_detail) in *breaker*) fail_ "the run was refused by its own breaker: $(done_detail)" ;; esac
+	case $(done_field detail) in *breaker*) fail_ "the run was refused by its own breaker: $(done_field detail)" ;; esac
 	events warn | grep -q ' reason=breaker_probe' ||
 		fail_ "the second attempt (after the breaker opened) did not log reason=breaker_probe"
 }
@@ -390,7 +373,7 @@ t_breaker() {
 		rc=$?
 		end=$(now_ms)
 		reqs=$(($(main_posts) - before))
-		det=$(done_detail)
+		det=$(done_field detail)
 		cp "$C/err" "$C/err.$i"
 		case $phase in
 		fail)

@@ -11,21 +11,6 @@ TOOL_SCRIPT='[{"kind":"tool_use","name":"Bash","input":{"command":"echo hi","des
 
 # --- helpers of this file ---------------------------------------------------------
 
-# lf KEY: the value of KEY in the logfmt line on stdin, unquoted.
-lf() {
-	perl -ne 'BEGIN { $k = shift }
-		if (/(?:^| )\Q$k\E=("(?:[^"\\]|\\.)*"|\S*)/) {
-			$v = $1;
-			if ($v =~ s/^"(.*)"$/$1/s) {
-				$v =~ s/\\(.)/$1 eq "n" ? "\n" : $1 eq "t" ? "\t" : $1/ge;
-			}
-			print "$v\n";
-		}
-		last' "$1"
-}
-
-done_detail() { done_lines | tail -n 1 | lf detail; }
-
 # All the POSTs to /v1/messages of the case but the title request: one
 # per model turn.
 turn_posts() {
@@ -57,7 +42,7 @@ t_tool_missing() {
 	returns_ 48 cw --retries=3 --backoff=0.1s --expect-tool=Write --state-dir="$C/state" -p 'say hi'
 	expect_done expectation_failed 48
 	expect_stdout_empty
-	d=$(done_detail)
+	d=$(done_field detail)
 	case $d in *Write*) ;; *) fail_ "the detail does not name Write: $d" ;; esac
 	case $d in *Bash*) ;; *) fail_ "the detail does not say Bash was called: $d" ;; esac
 	# Not transient: never retried.
@@ -74,7 +59,7 @@ t_no_tool() {
 	expect_done expectation_failed 48
 	expect_stdout_empty
 	expect_posts 1
-	d=$(done_detail)
+	d=$(done_field detail)
 	case $d in *Bash*) ;; *) fail_ "the detail does not name Bash: $d" ;; esac
 }
 
