@@ -10,9 +10,11 @@
  */
 #include <sys/resource.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +30,19 @@
 /*
  * Descriptors 0-2 closed by the caller would be reused by our own
  * files, and the CLI would then write its answer into the spool of
- * stdin, or a lock file.
+ * stdin, or a lock file. Returns whether stdout was one of them.
  */
-static void
+static bool
 ensure_std_fds(void)
 {
+	bool out_closed = false;
+
 	for (int fd = 0; fd < 3; fd++)
-		if (fcntl(fd, F_GETFD) == -1)
+		if (fcntl(fd, F_GETFD) == -1) {
+			out_closed = out_closed || fd == STDOUT_FILENO;
 			(void)open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+		}
+	return out_closed;
 }
 
 static bool
@@ -69,12 +76,26 @@ reraise(int sig)
 	(void)raise(sig);
 }
 
+/* --help, to a stdout that may be full or closed. */
+static int
+help(void)
+{
+	options_usage(stdout);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, "claudewrap: --help: %s\n", strerror(errno));
+		return status_exit(ST_USAGE, 0);
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 :
 	    argv[0];
 	bool masquerade = strcmp(base, "claude") == 0;
+	/* Started by another claudewrap's tree: never supervise twice. */
+	bool nested = getenv("CLAUDEWRAP_RUN_ID") != NULL;
 	struct options o;
 	struct log *lg;
 	struct run_end end;
@@ -83,23 +104,22 @@ main(int argc, char **argv)
 
 	if (strcmp(base, "claudewrap-report") == 0)
 		return report_main(argc, argv);
-	ensure_std_fds();
 	options_defaults(&o);
+	o.stdout_closed = ensure_std_fds();
 	rc = options_parse(&o, argc, argv, masquerade, err, sizeof(err));
-	if (rc == 0 && o.action == ACT_HELP) {
-		options_usage(stdout);
-		return 0;
-	}
+	if (rc == 0 && o.action == ACT_HELP)
+		return help();
 	if (rc == 0 && o.action == ACT_VERSION)
 		return run_version(&o);
 	if ((lg = log_open(o.log_format, o.quiet, o.syslog, o.tag)) == NULL) {
 		perror("claudewrap");
 		return status_exit(ST_USAGE, 0);
 	}
-	if (rc == -1)
+	/* A bad CLAUDEWRAP_* matters only when supervising. */
+	if (nested || (masquerade && !asks_print(&o)))
+		end = run_exec_direct(&o, lg);
+	else if (rc == -1)
 		end = run_usage_error(lg, err);
-	else if (masquerade && !asks_print(&o))
-		end = run_exec_direct(&o, lg, argv);
 	else if (!asks_print(&o))
 		end = run_usage_error(lg, "nothing to supervise: claudewrap runs "
 		    "print mode, give -p or --print (e.g. claudewrap -p PROMPT)");

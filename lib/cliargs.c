@@ -25,6 +25,20 @@ static const char *const variadic[] = {
 	"--tools", NULL
 };
 
+/* The others of `claude --help` 2.1.x: flags that take no value. */
+static const char *const flags[] = {
+	"--allow-dangerously-skip-permissions", "--ax-screen-reader",
+	"--background", "--bare", "--bg", "--brief", "--chrome", "--continue",
+	"--dangerously-skip-permissions", "--debug", "--disable-slash-commands",
+	"--exclude-dynamic-system-prompt-sections", "--fork-session",
+	"--from-pr", "--help", "--ide", "--include-hook-events",
+	"--include-partial-messages", "--no-chrome", "--no-session-persistence",
+	"--print", "--prompt-suggestions", "--remote-control",
+	"--replay-user-messages", "--resume", "--safe-mode",
+	"--strict-mcp-config", "--tmux", "--verbose", "--version",
+	"--worktree", "--mcp-debug", NULL
+};
+
 static bool
 in_list(const char *const *list, const char *a, size_t n)
 {
@@ -32,6 +46,19 @@ in_list(const char *const *list, const char *a, size_t n)
 		if (strlen(*list) == n && strncmp(*list, a, n) == 0)
 			return true;
 	return false;
+}
+
+bool
+cliargs_known_option(const char *name, size_t len)
+{
+	char opt[64];
+
+	if (len + 3 > sizeof(opt))
+		return false;
+	snprintf(opt, sizeof(opt), "--%.*s", (int)len, name);
+	len += 2;
+	return in_list(takes_value, opt, len) || in_list(variadic, opt, len) ||
+	    in_list(flags, opt, len);
 }
 
 static int

@@ -32,5 +32,7 @@ struct cliargs {
 int	cliargs_build(struct cliargs *, const char *path, int argc,
 	    char **argv, bool passthrough, char *err, size_t errlen);
 void	cliargs_free(struct cliargs *);
+/* name (without its "--") is a long option of the CLI as we know it. */
+bool	cliargs_known_option(const char *name, size_t len);
 
 #endif

@@ -199,7 +199,7 @@ read_state(const char *dir, int64_t now_ms, struct state *st)
 	if (path_in(path, sizeof(path), dir, STATE_FILE) == -1)
 		return -1;
 	/* O_NONBLOCK: a FIFO planted in the file's place must not hang us. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	fd = io_open_regular(path, O_RDONLY | O_NOFOLLOW, 0);
 	if (fd == -1)
 		return errno == ENOENT || errno == ELOOP ? 0 : -1;
 	if (fstat(fd, &sb) == -1) {
@@ -343,7 +343,7 @@ lock_state(const char *dir)
 
 	if (path_in(path, sizeof(path), dir, LOCK_FILE) == -1)
 		return -1;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = io_open_regular(path, O_RDWR | O_CREAT, 0600);
 	if (fd == -1)
 		return -1;
 	/* Holders keep it for a read and a rename: wait, even through signals. */

@@ -1,4 +1,5 @@
 #include "hash.h"
+#include "io.h"
 
 #include <sys/types.h>
 
@@ -54,7 +55,7 @@ hash_file(const char *path, char hex[HASH_HEX_LEN], uint64_t *size)
 	ssize_t r;
 	int fd, saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = io_open_regular(path, O_RDONLY, 0)) == -1)
 		return -1;
 	SHA256Init(&ctx);
 	while ((r = read(fd, buf, sizeof(buf))) != 0) {

@@ -94,7 +94,7 @@ heartbeat_write(const char *path, const struct heartbeat *hb)
 	}
 	l.text = text;
 	l.len = strlen(text);
-	rc = output_commit(path, fill_line, &l, NULL);
+	rc = output_commit_private(path, fill_line, &l);
 	saved = errno;
 	cJSON_free(text);
 	errno = saved;

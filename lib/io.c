@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <string.h>
 #include <limits.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -112,4 +114,85 @@ io_mkdir_p(const char *dir)
 		*p = '/';
 	}
 	return mkdir_one(path);
+}
+
+int
+io_open_regular(const char *path, int flags, mode_t mode)
+{
+	struct stat st;
+	int fd;
+
+	flags |= O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+	if (flags & O_CREAT)
+		flags |= O_NOFOLLOW;
+	if ((fd = open(path, flags, mode)) == -1) {
+		/* O_NOFOLLOW's ELOOP: a link where a file is created. */
+		if (errno == ELOOP && (flags & O_CREAT))
+			errno = IO_ENOTREG;
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		io_close_keep_errno(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		(void)close(fd);
+		errno = S_ISDIR(st.st_mode) ? EISDIR : IO_ENOTREG;
+		return -1;
+	}
+	return fd;
+}
+
+FILE *
+io_fopen_read(const char *path)
+{
+	int fd = io_open_regular(path, O_RDONLY, 0);
+	FILE *f;
+
+	if (fd == -1)
+		return NULL;
+	if ((f = fdopen(fd, "r")) == NULL)
+		io_close_keep_errno(fd);
+	return f;
+}
+
+const char *
+io_strerror(int e)
+{
+	return e == IO_ENOTREG ? "not a regular file" : strerror(e);
+}
+
+int
+io_fix_mode(int fd, mode_t mode)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1)
+		return -1;
+	if ((st.st_mode & 0777 & ~mode) == 0 || st.st_uid != geteuid())
+		return 0;
+	return fchmod(fd, mode) == -1 ? -1 : 1;
+}
+
+int
+io_dir_trusted(const char *dir, char *why, size_t size)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == -1) {
+		snprintf(why, size, "%s", strerror(errno));
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(why, size, "owned by uid %u, not by us (uid %u)",
+		    (unsigned)st.st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	if (st.st_mode & 022) {
+		snprintf(why, size, "writable by %s (mode %03o)",
+		    st.st_mode & 002 ? "others" : "group",
+		    (unsigned)(st.st_mode & 0777));
+		return -1;
+	}
+	return 0;
 }

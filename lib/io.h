@@ -2,7 +2,9 @@
 #ifndef CW_IO_H
 #define CW_IO_H
 
+#include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /* 0 when all n bytes were written, -1 with errno (EPIPE, ENOSPC, …). */
@@ -16,5 +18,28 @@ void	io_close_keep_errno(int fd);
 int	io_path(char *buf, size_t size, const char *a, const char *b);
 /* mkdir -p: each directory it makes 0700 (XDG asks that of state). */
 int	io_mkdir_p(const char *dir);
+
+/*
+ * Every state file and every file a user names is opened through this:
+ * never blocking (O_NONBLOCK: a FIFO does not wait for its other end),
+ * close-on-exec, O_NOFOLLOW when creating, and refused unless it is a
+ * regular file (errno IO_ENOTREG; io_strerror says so). -1 with errno.
+ */
+#define IO_ENOTREG	EMEDIUMTYPE
+int	io_open_regular(const char *path, int flags, mode_t mode);
+/* io_open_regular for reading, as a stdio stream; NULL with errno. */
+FILE	*io_fopen_read(const char *path);
+/* strerror, with IO_ENOTREG said as "not a regular file". */
+const char *io_strerror(int e);
+/*
+ * A state file looser than mode (0600) is narrowed to it: 1 when it was
+ * (the caller warns), 0 when it was fine, -1 with errno.
+ */
+int	io_fix_mode(int fd, mode_t mode);
+/*
+ * A state dir that others could write to, or that is not ours, is not
+ * used (ssh's StrictModes): 0 when it is safe, -1 with why filled in.
+ */
+int	io_dir_trusted(const char *dir, char *why, size_t size);
 
 #endif

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -59,14 +60,14 @@ render_line(const cJSON *record, size_t *len)
 		return NULL;
 	}
 	n = strlen(s);
-	if ((line = realloc(s, n + 2)) == NULL) {
+	if ((line = realloc(s, n + 3)) == NULL) {
 		free(s);
 		errno = ENOMEM;
 		return NULL;
 	}
 	line[n] = '\n';
 	line[n + 1] = '\0';
-	*len = n + 1;
+	*len = n + 1;	/* a byte to spare: see ledger_append_nosync */
 	return line;
 }
 
@@ -95,6 +96,17 @@ write_once(int fd, const char *line, size_t len)
 	return 0;
 }
 
+/* The file's last byte is not a newline (an append cut short). */
+static bool
+after_torn_line(int fd)
+{
+	struct stat st;
+	char c;
+
+	return fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    pread(fd, &c, 1, st.st_size - 1) == 1 && c != '\n';
+}
+
 int
 ledger_append_nosync(const char *path, const cJSON *record)
 {
@@ -104,8 +116,13 @@ ledger_append_nosync(const char *path, const cJSON *record)
 
 	if ((line = render_line(record, &len)) == NULL)
 		return -1;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
+	fd = io_open_regular(path, O_RDWR | O_APPEND | O_CREAT, 0600);
+	if (fd != -1 && after_torn_line(fd)) {
+		/* A crash mid-append left a line open: close it first. */
+		memmove(line + 1, line, len + 1);
+		line[0] = '\n';
+		len++;
+	}
 	if (fd != -1 && write_once(fd, line, len) == -1) {
 		io_close_keep_errno(fd);
 		fd = -1;

@@ -27,7 +27,30 @@ note_tried(struct seen *s, const char *p)
 	strlcat(s->tried, p, sizeof(s->tried));
 }
 
-/* 1: runnable CLI; 0: absent or ourselves; -1: there but not runnable. */
+/*
+ * A claudewrap that an outer claudewrap (or the masquerade's exec)
+ * already passed through: CLAUDEWRAP_SKIP_INODES lists "dev:ino" of
+ * each, so two installs named claude on PATH cannot find each other.
+ */
+static bool
+skipped(dev_t dev, ino_t ino)
+{
+	const char *p = getenv(LOCATE_SKIP_ENV);
+	unsigned long long d, i;
+	int n;
+
+	while (p != NULL && sscanf(p, "%llu:%llu%n", &d, &i, &n) == 2) {
+		if ((dev_t)d == dev && (ino_t)i == ino)
+			return true;
+		p += n;
+		if (*p != ',')
+			break;
+		p++;
+	}
+	return false;
+}
+
+/* 1: runnable CLI; 0: absent or a claudewrap; -1: there, not runnable. */
 static int
 candidate(struct seen *s, const char *p)
 {
@@ -35,7 +58,8 @@ candidate(struct seen *s, const char *p)
 
 	if (stat(p, &st) == -1)
 		return 0;
-	if (st.st_dev == s->self_dev && st.st_ino == s->self_ino)
+	if ((st.st_dev == s->self_dev && st.st_ino == s->self_ino) ||
+	    skipped(st.st_dev, st.st_ino))
 		return 0;
 	if (S_ISREG(st.st_mode) && access(p, X_OK) == 0)
 		return 1;
@@ -108,7 +132,7 @@ static bool
 is_script(const char *p)
 {
 	char head[2];
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	int fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	bool script;
 
 	if (fd == -1)
@@ -156,12 +180,19 @@ locate_cli(const char *explicit_path, char *path, size_t size, char *why,
 		s.self_dev = st.st_dev;
 		s.self_ino = st.st_ino;
 	}
+	/* --claude naming a claudewrap (ourselves, an outer run): search. */
+	if (explicit_path != NULL && stat(explicit_path, &st) == 0 &&
+	    ((st.st_dev == s.self_dev && st.st_ino == s.self_ino) ||
+	    skipped(st.st_dev, st.st_ino)))
+		explicit_path = NULL;
 	if (explicit_path != NULL) {
 		strlcpy(path, explicit_path, size);
 		if (stat(path, &st) == -1) {
 			snprintf(why, whysize, "--claude=%s: %s", path,
 			    strerror(errno));
-			return LOC_NOT_FOUND;
+			/* A directory on the way we may not enter: as execve. */
+			return errno == EACCES ? LOC_NOT_EXECUTABLE :
+			    LOC_NOT_FOUND;
 		}
 		if (!S_ISREG(st.st_mode) || access(path, X_OK) == -1) {
 			snprintf(why, whysize, "--claude=%s: %s", path,
@@ -183,12 +214,31 @@ locate_cli(const char *explicit_path, char *path, size_t size, char *why,
 	return LOC_NOT_FOUND;
 }
 
+int
+locate_skip_entry(char *buf, size_t size)
+{
+	const char *old = getenv(LOCATE_SKIP_ENV);
+	struct stat st;
+	int n;
+
+	if (stat("/proc/self/exe", &st) == -1)
+		return -1;
+	n = snprintf(buf, size, "%s=%s%s%llu:%llu", LOCATE_SKIP_ENV,
+	    old != NULL ? old : "", old != NULL && *old != '\0' ? "," : "",
+	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	if (n < 0 || (size_t)n >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
 const char *
 locate_interpreter(const char *path, char *buf, size_t size)
 {
 	char line[256], *p, *end;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd == -1)
 		return NULL;

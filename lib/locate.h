@@ -17,6 +17,12 @@ enum locate_res { LOC_OK, LOC_NOT_FOUND, LOC_NOT_EXECUTABLE };
  */
 enum locate_res	locate_cli(const char *explicit_path, char *path,
 		    size_t size, char *why, size_t whysize);
+/*
+ * Every claudewrap a nested one must skip, ourselves added:
+ * "CLAUDEWRAP_SKIP_INODES=dev:ino,…" for the environment of what we run.
+ */
+#define LOCATE_SKIP_ENV	"CLAUDEWRAP_SKIP_INODES"
+int		 locate_skip_entry(char *buf, size_t size);
 /* The interpreter a script names in its #! line ("node"), or NULL. */
 const char	*locate_interpreter(const char *path, char *buf, size_t size);
 

@@ -44,13 +44,28 @@ name_ok(const char *name)
 	return true;
 }
 
+bool
+lock_name_ok(const char *name)
+{
+	return name[0] == '/' || name_ok(name);
+}
+
 static int
 resolve_path(const char *state_dir, const char *name, char *path,
     size_t size)
 {
 	char dir[PATH_MAX];
 
-	if (strchr(name, '/') != NULL) {
+	/* Filled first: the caller names it in its error, whatever failed. */
+	if (strlcpy(path, name, size) >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (!lock_name_ok(name)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (name[0] == '/') {
 		if (strlcpy(path, name, size) >= size) {
 			errno = ENAMETOOLONG;
 			return -1;
@@ -79,24 +94,11 @@ resolve_path(const char *state_dir, const char *name, char *path,
 static int
 open_lock(const char *path)
 {
-	const int flags = O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
-	struct stat st;
 	int fd;
 
-	fd = open(path, O_RDWR | flags, 0600);
+	fd = io_open_regular(path, O_RDWR | O_CREAT, 0600);
 	if (fd == -1 && (errno == EACCES || errno == EROFS))
-		fd = open(path, O_RDONLY | flags, 0600);
-	if (fd == -1)
-		return -1;
-	if (fstat(fd, &st) == -1) {
-		io_close_keep_errno(fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		(void)close(fd);
-		errno = EINVAL;
-		return -1;
-	}
+		fd = io_open_regular(path, O_RDONLY | O_CREAT, 0600);
 	return fd;
 }
 
@@ -257,8 +259,7 @@ lock_holder(const char *path)
 	char *end;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
-	    O_NOCTTY);
+	fd = io_open_regular(path, O_RDONLY | O_NOFOLLOW, 0);
 	if (fd == -1)
 		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);

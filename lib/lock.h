@@ -7,6 +7,7 @@
 #ifndef CW_LOCK_H
 #define CW_LOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -19,8 +20,8 @@ enum lock_result {
 };
 
 /*
- * A name with a '/' is a path, used as given (its directory is not
- * created); any other name must match [A-Za-z0-9._-]+, not start with '.',
+ * A name starting with '/' is a path, used as given (its directory is
+ * not created); any other name must match [A-Za-z0-9._-]+, not start with '.',
  * and means <state_dir>/locks/<name>.lock (directories created 0700).
  * The file is opened O_NOFOLLOW: a symlink at the path is ELOOP, a
  * non-regular file EINVAL, a bad name EINVAL.
@@ -39,6 +40,11 @@ enum lock_result {
 enum lock_result lock_acquire(const char *state_dir, const char *name,
 		    int64_t wait_ms, int sigfd, int *fd_out, char *path_out,
 		    size_t path_size);
+/*
+ * A lock name claudewrap takes: an absolute path, or a plain name that
+ * stays inside <state_dir>/locks ([A-Za-z0-9._-]+, not starting '.').
+ */
+bool		 lock_name_ok(const char *name);
 /* Clears the pid and closes fd, which releases the lock; -1 is a no-op. */
 void		 lock_release(int fd);
 /* The pid written into the lock file at path, or -1 (none, unreadable). */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cliargs.h"
 #include "duration.h"
 #include "status.h"
 
@@ -88,7 +89,7 @@ bad(char *err, size_t errlen, const char *name, const char *val,
 static int
 parse_bool(const char *v, bool *b)
 {
-	if (*v == '\0' || strcmp(v, "1") == 0 || strcmp(v, "true") == 0 ||
+	if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 ||
 	    strcmp(v, "yes") == 0 || strcmp(v, "on") == 0)
 		*b = true;
 	else if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0 ||
@@ -243,10 +244,15 @@ env_name(const char *name, char *buf, size_t size)
 	buf[i] = '\0';
 }
 
+/*
+ * Every variable is read, the first bad one reported: under the name
+ * claude the others (--claude above all) still serve a direct exec.
+ */
 static int
 parse_env(struct options *o, char *err, size_t errlen)
 {
-	char name[64];
+	char name[64], one[256];
+	int rc = 0;
 
 	for (size_t i = 0; i < NOPTS; i++) {
 		const struct opt_spec *s = &opt_table[i];
@@ -256,14 +262,14 @@ parse_env(struct options *o, char *err, size_t errlen)
 		if ((v = getenv(name)) == NULL)
 			continue;
 		/* --expect-tool is repeatable: its variable holds a list. */
-		if ((s->kind == OK_EXPECT ? expect_from_list(o, v, err, errlen) :
-		    set_opt(o, s, v, err, errlen)) == -1) {
-			size_t n = strlen(err);
-			snprintf(err + n, errlen - n, " in %s", name);
-			return -1;
+		if ((s->kind == OK_EXPECT ? expect_from_list(o, v, one,
+		    sizeof(one)) : set_opt(o, s, v, one, sizeof(one))) == -1 &&
+		    rc == 0) {
+			snprintf(err, errlen, "%s in %s", one, name);
+			rc = -1;
 		}
 	}
-	return 0;
+	return rc;
 }
 
 static const struct opt_spec *
@@ -274,6 +280,62 @@ find_opt(const char *name, size_t len)
 		    strncmp(opt_table[i].name, name, len) == 0)
 			return &opt_table[i];
 	return NULL;
+}
+
+/* Edit distance (with transpositions) of two short names, capped. */
+static size_t
+distance(const char *a, size_t n, const char *b, size_t m)
+{
+	size_t d[40][40];
+
+	if (n >= 40 || m >= 40)
+		return 99;
+	for (size_t i = 0; i <= n; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= m; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= n; i++)
+		for (size_t j = 1; j <= m; j++) {
+			size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < c)
+				c = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < c)
+				c = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
+				c = d[i - 2][j - 2] + 1;
+			d[i][j] = c;
+		}
+	return d[n][m];
+}
+
+/*
+ * A front option that is neither ours nor the CLI's but close to one of
+ * ours (--timout) is a typo: running the CLI would spend a request to
+ * learn it. One the CLI has, or one far from ours (a CLI option newer
+ * than our list), goes through.
+ */
+static bool
+misspelt(const char *name, size_t len, char *err, size_t errlen)
+{
+	const char *best = NULL;
+	size_t bestd = 3;
+
+	if (len < 3 || cliargs_known_option(name, len))
+		return false;
+	for (size_t i = 0; i < NOPTS; i++) {
+		size_t d = distance(name, len, opt_table[i].name,
+		    strlen(opt_table[i].name));
+		if (d < bestd && d <= len / 3 + 1) {
+			bestd = d;
+			best = opt_table[i].name;
+		}
+	}
+	if (best == NULL)
+		return false;
+	snprintf(err, errlen, "--%.*s: unknown option; did you mean --%s?",
+	    (int)len, name, best);
+	return true;
 }
 
 /*
@@ -303,6 +365,9 @@ parse_argv(struct options *o, int argc, char **argv, int *first,
 		eq = strchr(a + 2, '=');
 		s = find_opt(a + 2, eq != NULL ? (size_t)(eq - a - 2) :
 		    strlen(a + 2));
+		if (s == NULL && misspelt(a + 2, eq != NULL ?
+		    (size_t)(eq - a - 2) : strlen(a + 2), err, errlen))
+			return -1;
 		if (s == NULL)
 			break;
 		if (eq != NULL)
@@ -336,20 +401,47 @@ check_options(struct options *o, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * After a bad option, the error is still said in the format asked for
+ * (--timeout=x --log-format=json): a later --log-format is looked for.
+ */
+static void
+salvage_log_format(struct options *o, int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		const char *v = NULL;
+
+		if (strncmp(argv[i], "--log-format=", 13) == 0)
+			v = argv[i] + 13;
+		else if (strcmp(argv[i], "--log-format") == 0 && i + 1 < argc)
+			v = argv[i + 1];
+		if (v != NULL && strcmp(v, "json") == 0)
+			o->log_format = LOGF_JSON;
+		else if (v != NULL && strcmp(v, "logfmt") == 0)
+			o->log_format = LOGF_LOGFMT;
+	}
+}
+
 int
 options_parse(struct options *o, int argc, char **argv, bool masquerade,
     char *err, size_t errlen)
 {
-	int first = 1;
+	int first = 1, env_rc;
 
-	if (parse_env(o, err, errlen) == -1)
+	/* Even on an error: a direct exec needs them (see claudewrap.c). */
+	o->cli_argc = argc - 1;
+	o->cli_argv = argv + 1;
+	env_rc = parse_env(o, err, errlen);
+	if (!masquerade && parse_argv(o, argc, argv, &first, err, errlen) == -1) {
+		salvage_log_format(o, argc, argv);
 		return -1;
-	if (!masquerade && parse_argv(o, argc, argv, &first, err, errlen) == -1)
-		return -1;
-	if (o->action != ACT_RUN)
-		return 0;
+	}
 	o->cli_argc = argc - first;
 	o->cli_argv = argv + first;
+	if (o->action != ACT_RUN)
+		return 0;
+	if (env_rc == -1)
+		return -1;
 	return check_options(o, err, errlen);
 }
 

@@ -48,6 +48,7 @@ struct options {
 	int		 cli_argc;		/* what the real CLI gets */
 	char	       **cli_argv;
 	char		*expect_env;		/* owned copy for expect_tool */
+	bool		 stdout_closed;		/* fd 1 was closed at start (>&-) */
 };
 
 void	options_defaults(struct options *);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +64,7 @@ open_parent(const char *path, char *base, size_t size)
  * name would pass NAME_MAX.
  */
 static int
-make_temp(int dirfd, const char *base, char *name, size_t size)
+make_temp(int dirfd, const char *base, char *name, size_t size, mode_t mode)
 {
 	static const char chars[] =
 	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -81,7 +82,7 @@ make_temp(int dirfd, const char *base, char *name, size_t size)
 			return -1;
 		}
 		fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
-		    O_NOFOLLOW | O_NOCTTY, 0666);
+		    O_NOFOLLOW | O_NOCTTY, mode);
 		if (fd != -1 || errno != EEXIST)
 			return fd;
 	}
@@ -135,9 +136,9 @@ hash_fd(int fd, struct output_info *info)
  */
 static int
 write_temp(int dirfd, const char *base, int fd, output_fill_fn *fill,
-    void *ctx, struct output_info *info)
+    void *ctx, struct output_info *info, bool private)
 {
-	if (keep_mode(dirfd, base, fd) == -1)
+	if (!private && keep_mode(dirfd, base, fd) == -1)
 		return -1;
 	errno = 0;
 	if (fill(ctx, fd) == -1) {
@@ -160,8 +161,26 @@ sync_dir(int dirfd)
 }
 
 int
-output_commit(const char *path, output_fill_fn *fill, void *ctx,
-    struct output_info *info)
+output_check(const char *path)
+{
+	char base[NAME_MAX + 1];
+	struct stat st;
+	int dirfd, rc = 0;
+
+	if ((dirfd = open_parent(path, base, sizeof(base))) == -1)
+		return -1;
+	if (fstatat(dirfd, base, &st, 0) == 0 && S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		rc = -1;
+	} else if (faccessat(dirfd, ".", W_OK, AT_EACCESS) == -1)
+		rc = -1;
+	io_close_keep_errno(dirfd);
+	return rc;
+}
+
+static int
+commit(const char *path, output_fill_fn *fill, void *ctx,
+    struct output_info *info, bool private)
 {
 	char base[NAME_MAX + 1], temp[NAME_MAX + 1];
 	struct output_info got;
@@ -173,12 +192,13 @@ output_commit(const char *path, output_fill_fn *fill, void *ctx,
 	}
 	if ((dirfd = open_parent(path, base, sizeof(base))) == -1)
 		return -1;
-	if ((fd = make_temp(dirfd, base, temp, sizeof(temp))) == -1) {
+	if ((fd = make_temp(dirfd, base, temp, sizeof(temp),
+	    private ? 0600 : 0666)) == -1) {
 		io_close_keep_errno(dirfd);
 		return -1;
 	}
 	if (write_temp(dirfd, base, fd, fill, ctx,
-	    info != NULL ? &got : NULL) == -1) {
+	    info != NULL ? &got : NULL, private) == -1) {
 		io_close_keep_errno(fd);
 		goto fail;
 	}
@@ -196,4 +216,17 @@ fail:
 	(void)close(dirfd);
 	errno = saved;
 	return -1;
+}
+
+int
+output_commit(const char *path, output_fill_fn *fill, void *ctx,
+    struct output_info *info)
+{
+	return commit(path, fill, ctx, info, false);
+}
+
+int
+output_commit_private(const char *path, output_fill_fn *fill, void *ctx)
+{
+	return commit(path, fill, ctx, NULL, true);
 }

@@ -39,5 +39,14 @@ typedef int	output_fill_fn(void *ctx, int fd);
  */
 int	output_commit(const char *path, output_fill_fn *fill, void *ctx,
 	    struct output_info *info);
+/*
+ * Before any token is spent: could output_commit write path? Its
+ * directory exists and is writable, and path is not a directory.
+ * 0, or -1 with errno.
+ */
+int	output_check(const char *path);
+/* The same for a file of claudewrap's own (--heartbeat): always 0600. */
+int	output_commit_private(const char *path, output_fill_fn *fill,
+	    void *ctx);
 
 #endif

@@ -23,7 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "retry.h"
 
 /* A stream line or a json document longer than this is not held. */
 #define LINE_MAX_BYTES	((size_t)128 << 20)
@@ -302,32 +305,6 @@ usage_limit_text(const char *s, size_t n)
 	return hit_your_limit(s, n, "you've hit your ") ||
 	    hit_your_limit(s, n, "you\xe2\x80\x99ve hit your ") ||
 	    has_any_ci(s, n, forms);
-}
-
-/* `Claude AI usage limit reached|1753441200`: the reset epoch, or 0. */
-static int64_t
-usage_limit_epoch(const char *s, size_t n)
-{
-	static const char key[] = "usage limit reached|";
-	const size_t m = sizeof(key) - 1;
-	int64_t t = 0;
-	size_t i, j;
-
-	if (s == NULL)
-		return 0;
-	if (n > SCAN_BYTES)
-		n = SCAN_BYTES;
-	for (i = 0; i + m <= n; i++)
-		if (strncasecmp(s + i, key, m) == 0)
-			break;
-	if (i + m > n)
-		return 0;
-	for (j = i + m; j < n && j < i + m + 15; j++) {
-		if (s[j] < '0' || s[j] > '9')
-			break;
-		t = t * 10 + (s[j] - '0');
-	}
-	return j == i + m ? 0 : epoch_s(t);
 }
 
 /*
@@ -1960,10 +1937,14 @@ set_reset(struct payload *p, struct verdict *v, const char *text, size_t n)
 {
 	if (v->oc != OC_RATE_LIMIT)
 		return;
+	time_t when;
+
 	if (p->limit_rejected && p->limit_reset != 0)
 		v->reset_at = p->limit_reset;
-	else
-		v->reset_at = usage_limit_epoch(text, n);
+	else if (text != NULL && retry_parse_reset(text, n > SCAN_BYTES ?
+	    SCAN_BYTES : n, time(NULL), &when) == 0)
+		/* Every form the CLI prints, read by retry.c alone. */
+		v->reset_at = when;
 }
 
 static void

@@ -1435,7 +1435,7 @@ which(const struct ropts *o, FILE *f, struct rio *io)
 
 	if (hash_file(o->which, sha, &size) == -1 ||
 	    realpath(o->which, real) == NULL) {
-		say(io->err, "%s: %s", o->which, strerror(errno));
+		say(io->err, "%s: %s", o->which, io_strerror(errno));
 		return EXIT_FAILURE;
 	}
 	if (which_scan(f, sha, real, &w) == -1) {
@@ -1668,7 +1668,7 @@ tx_read(struct tx *tx, const char *path, const char *run)
 		snprintf(tx->path, sizeof(tx->path), "%s/%s.jsonl", path, run);
 	else
 		strlcpy(tx->path, path, sizeof(tx->path));
-	if ((f = fopen(tx->path, "re")) == NULL) {
+	if ((f = io_fopen_read(tx->path)) == NULL) {
 		tx->err = errno;
 		return;
 	}
@@ -1710,7 +1710,7 @@ tx_attempts(FILE *out, const struct tx *tx)
 	if (!tx->read) {
 		if (tx->err != 0)
 			fprintf(out, "; transcript %s: %s", tx->path,
-			    strerror(tx->err));
+			    io_strerror(tx->err));
 		return;
 	}
 	fprintf(out, "; transcript:");
@@ -1942,7 +1942,7 @@ q_wrote(FILE *out, const struct explain *x, const struct ondisk *d)
 	    rec_int(o, "size", -1), rec_str(o, "sha256") ?
 	    rec_str(o, "sha256") : "?");
 	if (d->err != 0)
-		fprintf(out, "; on disk now: %s", strerror(d->err));
+		fprintf(out, "; on disk now: %s", io_strerror(d->err));
 	/* The run's directory is not recorded: only ours can resolve it. */
 	if (rec_str(o, "path") != NULL && rec_str(o, "path")[0] != '/')
 		fprintf(out, " (a relative path, read from the current "
@@ -1996,7 +1996,7 @@ q_downstream(FILE *out, FILE *ledger, const struct explain *x,
 	if (d->err != 0) {
 		q_begin(out, 5, "no —");
 		fprintf(out, " %s: %s\n", path != NULL ? path : "?",
-		    strerror(d->err));
+		    io_strerror(d->err));
 		return;
 	}
 	if (d->same) {
@@ -2283,8 +2283,8 @@ report_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		return summary(&o, in, &io);
 	if ((rc = resolve_ledger(&o, err)) != 0)
 		return rc;
-	if ((f = fopen(o.ledger, "re")) == NULL) {
-		say(err, "%s: %s", o.ledger, strerror(errno));
+	if ((f = io_fopen_read(o.ledger)) == NULL) {
+		say(err, "%s: %s", o.ledger, io_strerror(errno));
 		return EXIT_FAILURE;
 	}
 	if (o.which != NULL)

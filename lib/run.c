@@ -37,6 +37,8 @@
 #include "version.h"
 
 #define MAX_TOOLS	64
+#define VERSION_WAIT_MS	5000	/* for the real CLI's --version */
+#define STDIN_SILENT_MS	3000	/* the CLI's own wait for a first byte */
 
 struct run {
 	const struct options *o;
@@ -46,7 +48,7 @@ struct run {
 	char		 cli[PATH_MAX];
 	struct cliargs	 ca;
 	char	       **envp;
-	char		*env_own[2];	/* the variables we added */
+	char		*env_own[3];	/* the variables we added */
 	int		 stdin_fd;
 	uint64_t	 prompt_bytes;
 	char		 prompt_sha[HASH_HEX_LEN];
@@ -66,7 +68,8 @@ struct run {
 	char		*tools[MAX_TOOLS];	/* called in the last attempt */
 	int		 ntools;
 	char		 state_dir[PATH_MAX];
-	bool		 state_ok;	/* the state dir exists */
+	bool		 state_ok;	/* the state dir exists, and is ours */
+	char		 state_why[128];	/* why not */
 	int		 lock_fd;
 	bool		 wrote_output;
 	char		 out_path[PATH_MAX];	/* absolute, for the records */
@@ -179,7 +182,7 @@ beat(struct run *r, enum hb_phase ph, int64_t next_wake_ms)
 		ev = log_begin(r->lg, LV_WARN, "warn");
 		log_str(ev, "reason", "heartbeat");
 		log_str(ev, "path", r->o->heartbeat);
-		log_str(ev, "error", strerror(errno));
+		log_str(ev, "error", io_strerror(errno));
 		log_end(r->lg, ev);
 	}
 }
@@ -248,15 +251,24 @@ child_env(struct run *r)
 
 	while (environ[n] != NULL)
 		n++;
-	if ((env = calloc(n + 3, sizeof(char *))) == NULL)
+	if ((env = calloc(n + 4, sizeof(char *))) == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		/* The watchdog makes the CLI wait for hours: our clock rules. */
 		if (strncmp(environ[i], "CLAUDE_CODE_RETRY_WATCHDOG=", 27) == 0 ||
-		    strncmp(environ[i], "CLAUDEWRAP_RUN_ID=", 18) == 0)
+		    strncmp(environ[i], "CLAUDEWRAP_RUN_ID=", 18) == 0 ||
+		    strncmp(environ[i], LOCATE_SKIP_ENV "=",
+		    sizeof(LOCATE_SKIP_ENV)) == 0)
 			continue;
 		env[k++] = environ[i];
 	}
+	/* A claudewrap the CLI's tree runs must not find us again. */
+	if ((r->env_own[2] = malloc(PATH_MAX)) == NULL ||
+	    locate_skip_entry(r->env_own[2], PATH_MAX) == -1) {
+		free(env);
+		return -1;
+	}
+	env[k++] = r->env_own[2];
 	if (asprintf(&r->env_own[0], "CLAUDEWRAP_RUN_ID=%s",
 	    log_run_id(r->lg)) == -1) {
 		r->env_own[0] = NULL;
@@ -289,15 +301,17 @@ stdin_null(struct run *r)
 /*
  * stdin is read once, if it is not a terminal, and replayed to every
  * attempt; an empty one is /dev/null. A terminal is not handed on: the
- * CLI would wait on it. Reading stops for a signal or the attempt's time
- * limit.
+ * CLI would wait on it. As the CLI does, a stdin that says nothing for
+ * STDIN_SILENT_MS (ssh without -n, docker exec -i, a parent's unused
+ * pipe) is given up; once bytes flow, reading stops only at EOF, a
+ * signal or the attempt's time limit.
  */
 static int
 read_stdin(struct run *r, struct hash *h)
 {
 	char buf[65536];
-	int64_t limit = r->o->timeout_ms;
-	int64_t end = limit > 0 ? clock_mono_ms() + limit : 0;
+	int64_t limit = r->o->timeout_ms, t0 = clock_mono_ms();
+	int64_t end = limit > 0 ? t0 + limit : 0;
 
 	if (isatty(STDIN_FILENO) || fcntl(STDIN_FILENO, F_GETFD) == -1)
 		return stdin_null(r);
@@ -307,7 +321,13 @@ read_stdin(struct run *r, struct hash *h)
 		int64_t left = end ? end - clock_mono_ms() : -1;
 		ssize_t n;
 
-		if (end && left <= 0) {
+		if (r->stdin_fd == -1) {
+			int64_t quiet = t0 + STDIN_SILENT_MS - clock_mono_ms();
+			if (quiet <= 0 || (end && left <= 0))
+				return stdin_null(r);
+			if (left < 0 || quiet < left)
+				left = quiet;
+		} else if (end && left <= 0) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
@@ -577,24 +597,6 @@ judge_attempt(struct run *r)
 		(void)expectations_met(r);
 }
 
-/* The reset time named by the last attempt, as epoch seconds, or 0. */
-static time_t
-reset_time(struct run *r)
-{
-	size_t len = 0;
-	const char *text;
-	time_t when = 0;
-
-	if (r->res.v.reset_at != 0)
-		return (time_t)r->res.v.reset_at;
-	text = payload_result_text(r->res.pl, &len);
-	if (text != NULL &&
-	    retry_parse_reset(text, len, (time_t)(clock_real_ms() / 1000),
-	    &when) == 0)
-		return when;
-	return 0;
-}
-
 /* How long to wait before the next attempt, or -1: stop now. */
 static int64_t
 next_wait(struct run *r, enum outcome oc)
@@ -608,7 +610,7 @@ next_wait(struct run *r, enum outcome oc)
 		return -1;
 	w = retry_window(o->backoff_ms, o->backoff_max_ms, r->attempts);
 	wait = retry_draw(w);
-	if (oc == OC_RATE_LIMIT && (reset = reset_time(r)) != 0) {
+	if (oc == OC_RATE_LIMIT && (reset = (time_t)r->res.v.reset_at) != 0) {
 		r->reset_at = reset;
 		until = (int64_t)reset * 1000 - clock_real_ms();
 		if (until > wait)
@@ -900,10 +902,12 @@ open_state(struct run *r)
 	if (o->ledger != NULL && strcmp(o->ledger, "off") != 0)
 		strlcpy(r->ledger, o->ledger, sizeof(r->ledger));
 	if (ledger_state_dir(o->state_dir, r->state_dir,
-	    sizeof(r->state_dir)) == -1)
-		r->state_dir[0] = '\0';
+	    sizeof(r->state_dir)) == -1 || ledger_open_dir(r->state_dir) == -1)
+		strlcpy(r->state_why, strerror(errno), sizeof(r->state_why));
 	else
-		r->state_ok = ledger_open_dir(r->state_dir) == 0;
+		/* As ssh's StrictModes: state others can write is not ours. */
+		r->state_ok = io_dir_trusted(r->state_dir, r->state_why,
+		    sizeof(r->state_why)) == 0;
 	if (r->state_ok && o->ledger == NULL &&
 	    ledger_path(r->state_dir, r->ledger, sizeof(r->ledger)) == -1)
 		r->ledger[0] = '\0';
@@ -911,9 +915,30 @@ open_state(struct run *r)
 		ev = log_begin(r->lg, LV_WARN, "warn");
 		log_str(ev, "reason", "state_dir");
 		log_str(ev, "path", r->state_dir);
-		log_str(ev, "error", strerror(errno));
+		log_str(ev, "error", r->state_why);
 		log_end(r->lg, ev);
 	}
+}
+
+/*
+ * A state file found looser than 0600 (made by hand, by an older
+ * version, by a umask) is narrowed, with a warning. fd, or path if -1.
+ */
+static void
+fix_mode(struct run *r, int fd, const char *path)
+{
+	int own = fd == -1 ? io_open_regular(path, O_RDONLY, 0) : fd;
+	cJSON *ev;
+
+	if (own != -1 && io_fix_mode(own, 0600) == 1) {
+		ev = log_begin(r->lg, LV_WARN, "warn");
+		log_str(ev, "reason", "mode_fixed");
+		log_str(ev, "path", path);
+		log_str(ev, "mode", "0600");
+		log_end(r->lg, ev);
+	}
+	if (fd == -1 && own != -1)
+		(void)close(own);
 }
 
 /* The fields both ledger records carry. */
@@ -956,7 +981,7 @@ ledger_warn(struct run *r)
 	ev = log_begin(r->lg, LV_WARN, "warn");
 	log_str(ev, "reason", "ledger");
 	log_str(ev, "path", r->ledger);
-	log_str(ev, "error", strerror(errno));
+	log_str(ev, "error", io_strerror(errno));
 	log_end(r->lg, ev);
 }
 
@@ -988,6 +1013,8 @@ ledger_start(struct run *r)
 	if (rec == NULL ||
 	    (r->ledger_fd = ledger_append_nosync(r->ledger, rec)) == -1)
 		ledger_warn(r);
+	else
+		fix_mode(r, r->ledger_fd, r->ledger);
 	cJSON_Delete(rec);
 }
 
@@ -1068,7 +1095,7 @@ settings_verbose(void)
 		snprintf(path, sizeof(path), "%s/.claude/settings.json", home);
 	else
 		return false;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+	if ((fd = io_open_regular(path, O_RDONLY, 0)) == -1)
 		return false;
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
@@ -1079,6 +1106,39 @@ settings_verbose(void)
 	return v;
 }
 
+/*
+ * What the options alone show to be wrong or impossible, refused before
+ * the CLI is even looked for: no token is spent to learn it.
+ */
+static int
+refuse_early(struct run *r)
+{
+	const struct options *o = r->o;
+
+	if (o->passthrough && (o->transcript != NULL || o->n_expect_tool > 0)) {
+		set_end(r, ST_USAGE, "--passthrough: %s needs the event stream",
+		    o->transcript != NULL ? "--transcript" : "--expect-tool");
+		return -1;
+	}
+	if (o->lock != NULL && !lock_name_ok(o->lock)) {
+		set_end(r, ST_USAGE, "--lock: bad name '%s' (want letters, "
+		    "digits, '.', '_' or '-', not starting with '.'; or an "
+		    "absolute path)", o->lock);
+		return -1;
+	}
+	if (o->output != NULL && output_check(o->output) == -1) {
+		set_end(r, ST_USAGE, "--output: %s: %s", o->output,
+		    strerror(errno));
+		return -1;
+	}
+	if (o->output == NULL && o->stdout_closed) {
+		set_end(r, ST_USAGE, "stdout is closed and there is no --output: "
+		    "the answer could go nowhere");
+		return -1;
+	}
+	return 0;
+}
+
 /* Everything before the first attempt; -1 when the run ends here. */
 static int
 prepare(struct run *r)
@@ -1086,6 +1146,10 @@ prepare(struct run *r)
 	const struct options *o = r->o;
 	char why[1200], err[256];
 
+	/* First: a refusal is a run too, and gets its done record. */
+	open_state(r);
+	if (refuse_early(r) == -1)
+		return -1;
 	switch (locate_cli(o->claude, r->cli, sizeof(r->cli), why, sizeof(why))) {
 	case LOC_NOT_FOUND:
 		set_end(r, ST_NOT_FOUND, "%s", why);
@@ -1108,11 +1172,6 @@ prepare(struct run *r)
 		    "swap); pass --allow-fallback to allow it");
 		return -1;
 	}
-	if (o->passthrough && (o->transcript != NULL || o->n_expect_tool > 0)) {
-		set_end(r, ST_USAGE, "--passthrough: %s needs the event stream",
-		    o->transcript != NULL ? "--transcript" : "--expect-tool");
-		return -1;
-	}
 	if (child_env(r) == -1) {
 		set_end(r, ST_USAGE, "environment: %s", strerror(errno));
 		return -1;
@@ -1127,20 +1186,6 @@ prepare(struct run *r)
 			set_end(r, ST_USAGE, "stdin: %s", strerror(errno));
 		return -1;
 	}
-	open_state(r);
-	if (o->transcript != NULL &&
-	    (r->tr = transcript_open(o->transcript, log_run_id(r->lg))) == NULL) {
-		set_end(r, ST_USAGE, "--transcript: %s: %s", o->transcript,
-		    strerror(errno));
-		return -1;
-	}
-	log_start(r);
-	ledger_start(r);
-	beat(r, HB_STARTING, 0);
-	if (o->lock != NULL)
-		ledger_settle(r);
-	if (take_lock(r) == -1)
-		return -1;
 	if (o->max_prompt_bytes > 0 &&
 	    r->prompt_bytes > (uint64_t)o->max_prompt_bytes) {
 		set_end(r, ST_CLAUDE_ERROR, "prompt of %llu bytes is over "
@@ -1148,7 +1193,25 @@ prepare(struct run *r)
 		    (long long)o->max_prompt_bytes);
 		return -1;
 	}
-	return 0;
+	if (o->lock != NULL && o->lock[0] != '/' && !r->state_ok) {
+		set_end(r, ST_USAGE, "--lock=%s: the state dir %s is not used "
+		    "(%s)", o->lock, r->state_dir, r->state_why);
+		return -1;
+	}
+	if (o->transcript != NULL &&
+	    (r->tr = transcript_open(o->transcript, log_run_id(r->lg))) == NULL) {
+		set_end(r, ST_USAGE, "--transcript: %s: %s", o->transcript,
+		    io_strerror(errno));
+		return -1;
+	}
+	if (r->tr != NULL)
+		fix_mode(r, -1, transcript_path(r->tr));
+	log_start(r);
+	ledger_start(r);
+	beat(r, HB_STARTING, 0);
+	if (o->lock != NULL)
+		ledger_settle(r);
+	return take_lock(r);
 }
 
 static enum log_level
@@ -1219,7 +1282,7 @@ close_transcript(struct run *r)
 		ev = log_begin(r->lg, LV_WARN, "warn");
 		log_str(ev, "reason", "transcript");
 		log_str(ev, "path", r->tr_path);
-		log_str(ev, "error", strerror(errno));
+		log_str(ev, "error", io_strerror(errno));
 		log_end(r->lg, ev);
 	}
 	r->tr = NULL;
@@ -1235,6 +1298,7 @@ cleanup(struct run *r)
 	free(r->envp);
 	free(r->env_own[0]);
 	free(r->env_own[1]);
+	free(r->env_own[2]);
 	if (r->stdin_fd != -1)
 		close(r->stdin_fd);
 	if (r->sigfd != -1)
@@ -1295,13 +1359,20 @@ run_usage_error(struct log *lg, const char *msg)
 }
 
 struct run_end
-run_exec_direct(const struct options *o, struct log *lg, char **argv)
+run_exec_direct(const struct options *o, struct log *lg)
 {
+	/* cli_argv points into main's argv, after at least argv[0]. */
+	char **argv = o->cli_argv - 1;
+	static char skip[PATH_MAX];
 	char cli[PATH_MAX], why[PATH_MAX + 1200];
 	struct run_end end = { 0, 0 };
+	int64_t t0 = clock_mono_ms();
 
 	switch (locate_cli(o->claude, cli, sizeof(cli), why, sizeof(why))) {
 	case LOC_OK:
+		/* Were cli another claudewrap, it must not come back to us. */
+		if (locate_skip_entry(skip, sizeof(skip)) == 0)
+			(void)putenv(skip);
 		argv[0] = cli;
 		execv(cli, argv);
 		snprintf(why, sizeof(why), "%s: %s", cli, strerror(errno));
@@ -1320,9 +1391,32 @@ run_exec_direct(const struct options *o, struct log *lg, char **argv)
 	    ST_NOT_EXECUTABLE));
 	log_int(ev, "exit", end.exit);
 	log_int(ev, "attempts", 0);
+	log_int(ev, "duration_ms", clock_mono_ms() - t0);
 	log_str(ev, "detail", why);
 	log_end(lg, ev);
 	return end;
+}
+
+/*
+ * Waits up to ms for pid; then kills its group (spawn_cli made it a
+ * session of its own) and every descendant, and returns -1.
+ */
+static int
+wait_bounded(pid_t pid, int64_t ms)
+{
+	int64_t end = clock_mono_ms() + ms, pause = 1;
+
+	while (clock_mono_ms() < end) {
+		pid_t p = waitpid(pid, NULL, WNOHANG);
+		if (p == pid || (p == -1 && errno != EINTR))
+			return 0;
+		(void)poll(NULL, 0, (int)pause);
+		pause = pause < 64 ? pause * 2 : 64;
+	}
+	(void)tree_signal(pid, SIGKILL, NULL, 0);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	return -1;
 }
 
 int
@@ -1345,10 +1439,11 @@ run_version(const struct options *o)
 	struct spawn_req rq = { .path = cli, .argv = argv, .envp = environ,
 	    .fd_in = STDIN_FILENO, .fd_out = STDOUT_FILENO,
 	    .fd_err = STDERR_FILENO, .mask = &mask };
+	(void)tree_make_subreaper();	/* its escaped children are ours */
 	if ((pid = spawn_cli(&rq, &err)) == -1)
 		printf("claude: %s\n", strerror(err));
-	else
-		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-			;
+	else if (wait_bounded(pid, VERSION_WAIT_MS) == -1)
+		printf("claude: no answer to --version in %d s\n",
+		    VERSION_WAIT_MS / 1000);
 	return 0;
 }

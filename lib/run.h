@@ -17,9 +17,11 @@ struct run_end {
 /* A usage error found before the run: the error and done lines. */
 struct run_end	run_usage_error(struct log *, const char *msg);
 struct run_end	run_main(const struct options *, struct log *);
-/* Masquerade without -p: exec the real CLI as it is. */
-struct run_end	run_exec_direct(const struct options *, struct log *,
-		    char **argv);
+/*
+ * Masquerade without -p, or a run nested in another: exec the real CLI
+ * with the CLI's arguments, never another claudewrap.
+ */
+struct run_end	run_exec_direct(const struct options *, struct log *);
 /* --version: ours, then the real CLI's. */
 int	run_version(const struct options *);
 

@@ -70,23 +70,13 @@ resolve_path(const char *path, const char *run, char *out, size_t size)
 static int
 open_file(const char *path)
 {
-	struct stat st;
 	int fd, fl;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
-	    O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0600);
+	fd = io_open_regular(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
 	if (fd == -1)
 		return -1;
-	if (fstat(fd, &st) == -1 || (fl = fcntl(fd, F_GETFL)) == -1) {
-		io_close_keep_errno(fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		(void)close(fd);
-		errno = EINVAL;
-		return -1;
-	}
-	if (fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1) {
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1) {
 		io_close_keep_errno(fd);
 		return -1;
 	}

@@ -282,7 +282,7 @@ t_faults_state_dir_unusable() {
 	CLAUDEWRAP_STATE_DIR=$PWD/file/state FAKE_PIDS=$PWD/pids returns_ 125 \
 	    timeout -k 5 60 "$CLAUDEWRAP" --claude="$FAKE" --lock=job -p hi \
 	    > out 2> err5 || return 1
-	[ ! -s out ] && [ ! -e pids ] && grep -q 'detail="--lock: .*Not a directory"' err5 &&
+	[ ! -s out ] && [ ! -e pids ] && grep -q 'detail="--lock=job: .*Not a directory' err5 &&
 	    never_crashed err && never_crashed err5
 }
 
