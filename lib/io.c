@@ -129,6 +129,9 @@ io_open_regular(const char *path, int flags, mode_t mode)
 		/* O_NOFOLLOW's ELOOP: a link where a file is created. */
 		if (errno == ELOOP && (flags & O_CREAT))
 			errno = IO_ENOTREG;
+		/* A FIFO with no reader, a device with no driver. */
+		if (errno == ENXIO)
+			errno = IO_ENOTREG;
 		return -1;
 	}
 	if (fstat(fd, &st) == -1) {

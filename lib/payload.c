@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,7 @@ struct payload {
 	int64_t		 result_off;
 	size_t		 result_len;
 	struct bigstr	 big;		/* its `result`, when not held */
+	const char	*bad_why;	/* why a JSON-like line was refused */
 	const char	*malformed;	/* json: a value that is no result */
 	size_t		 nparsed;	/* lines (or elements) that parsed */
 	size_t		 nbad;		/* lines that did not */
@@ -641,10 +643,47 @@ observe(struct payload *p, const cJSON *ev, struct pl_event *e)
 		on_assistant(p, ev, e);
 }
 
+/*
+ * Why cJSON refused a line that looks like JSON, for the detail: a lone
+ * UTF-16 surrogate escape (Node's JSON.stringify writes one for a cut
+ * emoji) or nesting past cJSON's limit. NULL when neither.
+ */
+static const char *
+bad_json_reason(const char *s, size_t n)
+{
+	int depth = 0, deepest = 0;
+	bool in_str = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (in_str && s[i] == '\\' && i + 1 < n) {
+			if (s[i + 1] == 'u' && i + 5 < n && (s[i + 2] | 0x20) == 'd' &&
+			    strchr("89abAB", s[i + 3]) != NULL &&
+			    !(i + 11 < n && s[i + 6] == '\\' && s[i + 7] == 'u' &&
+			    (s[i + 8] | 0x20) == 'd' &&
+			    strchr("cdefCDEF", s[i + 9]) != NULL))
+				return "a lone UTF-16 surrogate escape in a string";
+			if (s[i + 1] == 'u' && i + 5 < n && (s[i + 2] | 0x20) == 'd' &&
+			    strchr("cdefCDEF", s[i + 3]) != NULL &&
+			    !(i >= 6 && s[i - 6] == '\\' && s[i - 5] == 'u'))
+				return "a lone UTF-16 surrogate escape in a string";
+			i++;
+		} else if (s[i] == '"')
+			in_str = !in_str;
+		else if (!in_str && (s[i] == '{' || s[i] == '['))
+			deepest = ++depth > deepest ? depth : deepest;
+		else if (!in_str && (s[i] == '}' || s[i] == ']'))
+			depth--;
+	}
+	return deepest > CJSON_NESTING_LIMIT ? "nesting deeper than 1000 "
+	    "levels" : NULL;
+}
+
 /* Keeps the first bytes of something that should have been JSON. */
 static void
 note_bad(struct payload *p, const char *s, size_t n)
 {
+	if (p->bad_why == NULL)
+		p->bad_why = bad_json_reason(s, n);
 	p->nbad++;
 	if (p->bad_head_len > 0)
 		return;
@@ -699,6 +738,8 @@ on_event(struct payload *p, cJSON *ev, const char *s, size_t len,
 	cJSON_Delete(ev);
 }
 
+static int	spooled_line(struct payload *, int64_t, size_t, size_t);
+
 /* One complete stream line, without its newline; s[len] is a NUL. */
 static void
 stream_line(struct payload *p, const char *s, size_t len, int64_t off)
@@ -706,6 +747,14 @@ stream_line(struct payload *p, const char *s, size_t len, int64_t off)
 	cJSON *ev;
 
 	if (all_space(s, len))
+		return;
+	/*
+	 * cJSON's strings end at their first NUL ("a\u0000b" would be
+	 * delivered as "a", "\u0000x" judged empty): such a line is read as
+	 * a long one is, and its result decoded whole from the spool.
+	 */
+	if (p->spool_fd != -1 && memmem(s, len, "\\u0000", 6) != NULL &&
+	    spooled_line(p, off, len, 0) == 0)
 		return;
 	ev = parse_whole(s, len);
 	if (!cJSON_IsObject(ev)) {
@@ -1154,6 +1203,8 @@ static int	scan_value(struct scan *, const struct shape *);
 struct strstat {
 	int64_t		 ndec;		/* bytes decoded */
 	bool		 nul;		/* cJSON's C string ended at a NUL */
+	bool		 nul_text;	/* the result: a NUL is text, as the
+					   CLI prints it (delivered whole) */
 	bool		 empty;		/* before it */
 	bool		 blank;
 	size_t		 nkey;
@@ -1164,7 +1215,7 @@ str_note(struct strstat *ss, const unsigned char *b, size_t k, char *key)
 {
 	ss->ndec += (int64_t)k;
 	for (size_t i = 0; i < k && !ss->nul; i++) {
-		if (b[i] == '\0') {
+		if (b[i] == '\0' && !ss->nul_text) {
 			ss->nul = true;
 			break;
 		}
@@ -1309,6 +1360,8 @@ scan_string(struct scan *sc, enum str_mode mode, char *key)
 	    STR_HOLD_BYTES);
 	st.key = key;
 	st.ss.empty = st.ss.blank = true;
+	/* Only where the line was sent here for its NUL (str_hold 0). */
+	st.ss.nul_text = mode == STR_RESULT && sc->str_hold == 0;
 	(void)rd_get(sc->rd);
 	st.off = rd_pos(sc->rd);
 	if (st.emit)
@@ -1664,15 +1717,18 @@ spooled_judge(struct payload *p, struct scan *sc, int64_t off, size_t len)
 	return 0;
 }
 
-/* A line left in the spool, at its end. 0, or -1 with errno. */
+/*
+ * A line left in the spool, at its end; a result string longer than
+ * str_hold is decoded from there on delivery. 0, or -1 with errno.
+ */
 static int
-spooled_line(struct payload *p, int64_t off, size_t len)
+spooled_line(struct payload *p, int64_t off, size_t len, size_t str_hold)
 {
 	struct scan sc;
 	int rc;
 
 	memset(&sc, 0, sizeof(sc));
-	sc.str_hold = p->str_hold;
+	sc.str_hold = str_hold;
 	if ((sc.rd = rd_open(p->spool_fd, off, (int64_t)len)) == NULL)
 		return -1;
 	rc = spooled_judge(p, &sc, off, len);
@@ -1720,7 +1776,8 @@ end_line(struct payload *p)
 		p->nbad++;
 	} else if (p->spooled) {
 		p->spooled = false;
-		rc = spooled_line(p, p->line_off, (size_t)(p->off - p->line_off));
+		rc = spooled_line(p, p->line_off, (size_t)(p->off - p->line_off),
+		    p->str_hold);
 	} else if (p->len > 0) {
 		p->buf[p->len] = '\0';
 		stream_line(p, p->buf, p->len, p->line_off);
@@ -2025,6 +2082,8 @@ judge_no_result(struct payload *p, const struct pl_end *end,
 			detail_add(v, "no output, no result event");
 		else
 			detail_add(v, "no result event");
+		if (p->bad_why != NULL)
+			detail_add(v, "(a line was not read: %s)", p->bad_why);
 		if (p->skipped_long)
 			detail_add(v, "(a line over %zu MiB was skipped)",
 			    LINE_MAX_BYTES >> 20);
@@ -2088,6 +2147,10 @@ judge_error(struct payload *p, const struct pl_end *end, struct verdict *v,
 		detail_add(v, "subtype=%.40s", sub != NULL ? sub : "?");
 	if (end->exited && end->exit_code != 0 && !end->timed_out)
 		detail_add(v, "exit=%d", end->exit_code);
+	if (!end->exited && end->term_sig != 0 && !end->timed_out)
+		detail_add(v, "killed by SIG%s after its result",
+		    sigabbrev_np(end->term_sig) != NULL ?
+		    sigabbrev_np(end->term_sig) : "?");
 	if (status != 0)
 		detail_add(v, "api_error_status=%lld", (long long)status);
 	if (tr != NULL && strcmp(tr, "completed") != 0)
@@ -2112,8 +2175,13 @@ judge_result(struct payload *p, const struct pl_end *end, struct verdict *v)
 	    "is_error"));
 	bool sub_bad = sub != NULL && !cJSON_IsNull(sub) &&
 	    !str_is(r, "subtype", "success");
-	/* Killed by us after the result: its exit status is ours. */
-	bool exit_bad = end->exited && end->exit_code != 0 && !end->timed_out;
+	/*
+	 * Killed by us after the result: its exit status is ours. A death
+	 * by a signal we did not send (SIGSEGV, the OOM killer) fails the
+	 * attempt as an exit 1 would: the answer may be cut short.
+	 */
+	bool exit_bad = !end->timed_out && (end->exited ? end->exit_code != 0 :
+	    end->term_sig != 0);
 	const char *text = cJSON_IsString(res) ? res->valuestring : NULL;
 	size_t n = text != NULL ? strlen(text) : 0;
 	bool cli_form = cli_error_form(text, n);

@@ -28,6 +28,7 @@
 #include "locate.h"
 #include "lock.h"
 #include "output.h"
+#include "redact.h"
 #include "retry.h"
 #include "spawn.h"
 #include "spool.h"
@@ -103,6 +104,8 @@ signals_init(struct run *r)
 	if (sigprocmask(SIG_BLOCK, &set, &r->orig_mask) == -1)
 		return -1;
 	(void)signal(SIGPIPE, SIG_IGN);
+	/* Past `ulimit -f`, a write fails with EFBIG: reported, not fatal. */
+	(void)signal(SIGXFSZ, SIG_IGN);
 	r->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	return r->sigfd == -1 ? -1 : 0;
 }
@@ -240,6 +243,7 @@ set_end(struct run *r, enum status st, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
 	va_end(ap);
+	redact_secrets(r->detail, sizeof(r->detail));
 }
 
 /* The environment of the CLI: ours, with the run id and retry bounds. */
@@ -566,6 +570,7 @@ run_attempt(struct run *r)
 	r->last_msg[0] = '\0';
 	attempt_run(&cfg, &r->res);
 	r->have_res = true;
+	redact_secrets(r->res.v.detail, sizeof(r->res.v.detail));
 	r->cli_retries += r->res.cli_retries;
 	/*
 	 * An attempt that started made at least one request; an empty

@@ -30,6 +30,7 @@ child_exec(const struct spawn_req *rq, pid_t parent, int errfd)
 	(void)sigaction(SIGQUIT, &dfl, NULL);
 	(void)sigaction(SIGTERM, &dfl, NULL);
 	(void)sigaction(SIGHUP, &dfl, NULL);
+	(void)sigaction(SIGXFSZ, &dfl, NULL);
 	(void)sigprocmask(SIG_SETMASK, rq->mask, NULL);
 	if (setsid() == -1)
 		goto fail;

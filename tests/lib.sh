@@ -5,7 +5,8 @@ PASS=0
 FAIL=0
 FAILED_NAMES=""
 TMP_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/cwtest.XXXXXX")
-trap 'rm -rf "$TMP_ROOT"' EXIT
+[ -n "${KEEP_TMP:-}" ] && echo "# keeping $TMP_ROOT" >&2
+[ -n "${KEEP_TMP:-}" ] || trap 'rm -rf "$TMP_ROOT"' EXIT
 
 # returns_ CODE cmd...: runs cmd, fails the current test unless it exits CODE.
 returns_() {

@@ -297,6 +297,23 @@ main(int argc, char **argv)
 				return 3;
 		printf("\",\"session_id\":\"s-1\",\"usage\":{\"input_tokens\":5,"
 		    "\"output_tokens\":12}}\n");
+	} else if (strcmp(mode, "file") == 0) {
+		/* FAKE_FILE verbatim, then death by FAKE_SIG or FAKE_EXIT. */
+		static char buf[65536];
+		FILE *fp = fopen(getenv("FAKE_FILE") ?: "/nonexistent", "r");
+		size_t n;
+
+		if (fp == NULL)
+			return 2;
+		while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+			fwrite(buf, 1, n, stdout);
+		fclose(fp);
+		fflush(stdout);
+		if (getenv("FAKE_SIG") != NULL) {
+			signal(atoi(getenv("FAKE_SIG")), SIG_DFL);
+			raise(atoi(getenv("FAKE_SIG")));
+		}
+		return atoi(getenv("FAKE_EXIT") ?: "0");
 	} else {
 		fprintf(stderr, "fakeclaude: unknown FAKE_MODE %s\n", mode);
 		return 2;

@@ -343,6 +343,11 @@ t_faults_suite() {
 	CLAUDEWRAP=$CLAUDEWRAP FAKE=$FAKE "$ROOT/tests/integ/t_faults.sh"
 }
 
+# Field-grade promises (issue 12), counted here as one test.
+t_field_suite() {
+	CLAUDEWRAP=$CLAUDEWRAP FAKE=$FAKE "$ROOT/tests/integ/t_field.sh"
+}
+
 for t in $(declare -F | awk '$3 ~ /^t_/ { print $3 }'); do
 	run_test "$t"
 done
