@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "guard.h"
 #include "io.h"
 #include "locate.h"
 #include "spawn.h"
@@ -42,7 +43,16 @@ struct att {
 	const char	*internal_what;
 	pid_t		 reaped[LOG_PIDS];
 	int		 nreaped;
+	struct guard	 g;		/* the CLI's parent, see guard.h */
+	bool		 guard_lost;	/* killed by someone: we reap */
 };
+
+/* Whose descendants the tree is: the guardian's, or ours without it. */
+static pid_t
+tree_root(const struct att *a)
+{
+	return a->guard_lost ? getpid() : a->g.pid;
+}
 
 static void
 log_pids(cJSON *ev, const char *key, const pid_t *pids, int n)
@@ -59,7 +69,7 @@ start_kill(struct att *a, int sig, const char *reason)
 {
 	pid_t pids[LOG_PIDS];
 	int64_t now = clock_mono_ms();
-	int n = tree_signal(a->pid, sig, pids, LOG_PIDS);
+	int n = tree_signal(tree_root(a), a->pid, sig, pids, LOG_PIDS);
 	cJSON *ev = log_begin(a->cfg->log, LV_WARN, "kill");
 
 	log_str(ev, "signal", sigabbrev_np(sig));
@@ -76,6 +86,42 @@ start_kill(struct att *a, int sig, const char *reason)
 	a->rescan_at = now + RESCAN_MS;
 }
 
+/* A process below the guardian ended, or none is left. */
+static void
+on_guard_msg(struct att *a, const struct guard_msg *m)
+{
+	if (m->kind == GM_EXITED) {
+		a->main_exited = true;
+		a->main_status = m->status;
+	} else if (m->kind == GM_REAPED && a->nreaped < LOG_PIDS)
+		a->reaped[a->nreaped++] = m->pid;
+	else if (m->kind == GM_EMPTY)
+		a->tree_empty = a->main_exited;
+}
+
+/*
+ * The guardian's reports. Should it die (someone killed it), its
+ * orphans come to us, the subreaper above it, and we reap as before;
+ * the CLI then died of its parent-death signal.
+ */
+static void
+reap_guarded(struct att *a)
+{
+	struct guard_msg m;
+	int r;
+
+	while ((r = guard_read(&a->g, &m)) == 1)
+		on_guard_msg(a, &m);
+	if (r == 0)
+		return;
+	a->guard_lost = true;
+	guard_end(&a->g);
+	if (!a->main_exited) {
+		a->main_exited = true;
+		a->main_status = SIGKILL;	/* as a wait status */
+	}
+}
+
 /* Collects every child that has ended; notes when none is left. */
 static void
 reap(struct att *a)
@@ -83,6 +129,11 @@ reap(struct att *a)
 	int st;
 	pid_t p;
 
+	if (!a->guard_lost) {
+		reap_guarded(a);
+		if (!a->guard_lost)
+			return;
+	}
 	while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
 		if (p == a->pid) {
 			a->main_exited = true;
@@ -281,7 +332,7 @@ drain_pipes(struct att *a)
 static void
 event_loop(struct att *a)
 {
-	struct pollfd pfd[3];
+	struct pollfd pfd[4];
 
 	for (;;) {
 		int64_t now = clock_mono_ms();
@@ -292,12 +343,14 @@ event_loop(struct att *a)
 			break;
 		/* A full /proc scan each: not on every SIGCHLD of the dying. */
 		if (a->kill_sent && !a->tree_empty && now >= a->rescan_at) {
-			(void)tree_signal(a->pid, SIGKILL, NULL, 0);
+			(void)tree_signal(tree_root(a), a->pid, SIGKILL, NULL,
+			    0);
 			a->rescan_at = now + RESCAN_MS;
 		}
 		pfd[n++] = (struct pollfd){ .fd = a->cfg->sigfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = a->out_fd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = a->err_fd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = a->g.st, .events = POLLIN };
 		r = poll(pfd, (nfds_t)n, poll_timeout(a, now));
 		if (r < 0 && errno != EINTR)
 			fail_internal(a, "poll");
@@ -309,6 +362,8 @@ event_loop(struct att *a)
 			read_stderr(a);
 		if (pfd[0].revents != 0)
 			drain_signals(a);
+		if (pfd[3].revents != 0)
+			reap(a);
 	}
 	drain_pipes(a);
 }
@@ -418,7 +473,7 @@ start(struct att *a)
 	rq = (struct spawn_req){ .path = a->cfg->path, .argv = a->cfg->argv,
 	    .envp = a->cfg->envp, .fd_in = a->cfg->stdin_fd,
 	    .fd_out = outp[1], .fd_err = errp[1], .mask = a->cfg->child_mask };
-	a->pid = spawn_cli(&rq, &err);
+	a->pid = guard_spawn(&rq, &a->g, &err);
 	close(outp[1]);
 	close(errp[1]);
 	a->out_fd = outp[0];
@@ -443,6 +498,7 @@ attempt_run(const struct attempt_cfg *cfg, struct attempt_res *res)
 
 	memset(res, 0, sizeof(*res));
 	memset(&a, 0, sizeof(a));
+	a.g.pid = a.g.ctl = a.g.st = -1;
 	a.cfg = cfg;
 	a.res = res;
 	a.out_fd = a.err_fd = -1;
@@ -475,6 +531,7 @@ attempt_run(const struct attempt_cfg *cfg, struct attempt_res *res)
 	if (cfg->tick_ms > 0 && cfg->tick != NULL)
 		a.tick_at = now + cfg->tick_ms;
 	event_loop(&a);
+	guard_end(&a.g);
 	judge(&a);
 	log_reaped(&a);
 }

@@ -1418,7 +1418,7 @@ wait_bounded(pid_t pid, int64_t ms)
 		(void)poll(NULL, 0, (int)pause);
 		pause = pause < 64 ? pause * 2 : 64;
 	}
-	(void)tree_signal(pid, SIGKILL, NULL, 0);
+	(void)tree_signal(getpid(), pid, SIGKILL, NULL, 0);
 	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
 		;
 	return -1;

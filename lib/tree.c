@@ -149,7 +149,7 @@ scan_procs(size_t *count)
 }
 
 int
-tree_descendants(pid_t *pids, size_t max)
+tree_descendants(pid_t root, pid_t *pids, size_t max)
 {
 	size_t n, found = 0;
 	struct proc *v = scan_procs(&n);
@@ -164,7 +164,7 @@ tree_descendants(pid_t *pids, size_t max)
 		free(v);
 		return -1;
 	}
-	all[nall++] = getpid();
+	all[nall++] = root;
 	while (grew) {
 		grew = false;
 		for (size_t i = 0; i < n; i++) {
@@ -189,14 +189,14 @@ tree_descendants(pid_t *pids, size_t max)
 }
 
 int
-tree_signal(pid_t pgid, int sig, pid_t *pids, size_t max)
+tree_signal(pid_t root, pid_t pgid, int sig, pid_t *pids, size_t max)
 {
 	pid_t local[512];
 	int n;
 
 	if (pgid > 0)
 		(void)kill(-pgid, sig);
-	n = tree_descendants(local, sizeof(local) / sizeof(local[0]));
+	n = tree_descendants(root, local, sizeof(local) / sizeof(local[0]));
 	for (int i = 0; i < n && i < 512; i++) {
 		(void)kill(local[i], sig);
 		if (sig != SIGKILL && sig != SIGCONT)

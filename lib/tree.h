@@ -13,16 +13,17 @@
 
 int	tree_make_subreaper(void);
 /*
- * Live descendants of the calling process (zombies excluded), at most
- * max of them into pids; returns how many there are, or -1 with errno.
+ * Live descendants of root (zombies excluded), at most max of them into
+ * pids; returns how many there are, or -1 with errno.
  */
-int	tree_descendants(pid_t *pids, size_t max);
+int	tree_descendants(pid_t root, pid_t *pids, size_t max);
 /*
- * Sends sig to the process group pgid and to every live descendant, and
- * SIGCONT after it so that stopped processes act on it. Returns the
- * number of descendants signalled (their pids into pids, up to max).
+ * Sends sig to the process group pgid and to every live descendant of
+ * root (not root itself), and SIGCONT after it so that stopped processes
+ * act on it. Returns the number of descendants signalled (their pids
+ * into pids, up to max).
  */
-int	tree_signal(pid_t pgid, int sig, pid_t *pids, size_t max);
+int	tree_signal(pid_t root, pid_t pgid, int sig, pid_t *pids, size_t max);
 /*
  * When process pid started, in epoch ms (to the second of the boot time
  * in /proc/stat), or -1 if it is gone, a zombie, or cannot be read.

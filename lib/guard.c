@@ -1,0 +1,211 @@
+#include "guard.h"
+
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tree.h"
+
+#define KILL_PAUSE_MS	10	/* between sweeps of what is left */
+
+static void
+report(int st, enum guard_kind kind, pid_t pid, int status,
+    const struct rusage *ru)
+{
+	struct guard_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = kind;
+	m.pid = pid;
+	m.status = status;
+	if (ru != NULL)
+		m.ru = *ru;
+	/* EPIPE when claudewrap is gone: nothing to tell then. */
+	while (write(st, &m, sizeof(m)) == -1 && errno == EINTR)
+		;
+}
+
+/* Everything but the descriptors the guardian keeps (sorted, 3). */
+static void
+close_others(int keep[3])
+{
+	unsigned lo = 0;
+
+	for (int i = 0; i < 3; i++) {
+		if ((unsigned)keep[i] > lo)
+			(void)close_range(lo, (unsigned)keep[i] - 1, 0);
+		lo = (unsigned)keep[i] + 1;
+	}
+	(void)close_range(lo, ~0U, 0);
+}
+
+static int
+cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* Collects every child that ended; GM_EMPTY once none is left. */
+static void
+reap_all(int st, pid_t cli, bool *cli_done)
+{
+	struct rusage ru;
+	pid_t p;
+	int status;
+
+	while ((p = wait4(-1, &status, WNOHANG, &ru)) > 0) {
+		if (p == cli)
+			*cli_done = true;
+		report(st, p == cli ? GM_EXITED : GM_REAPED, p, status, &ru);
+	}
+	if (p == -1 && errno == ECHILD && *cli_done)
+		report(st, GM_EMPTY, 0, 0, NULL);
+}
+
+/* claudewrap let go (or died): nothing below us may outlive it. */
+static void __attribute__((noreturn))
+kill_all(pid_t cli)
+{
+	for (;;) {
+		(void)tree_signal(getpid(), cli, SIGKILL, NULL, 0);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD)
+			_exit(0);
+		(void)poll(NULL, 0, KILL_PAUSE_MS);
+	}
+}
+
+static void __attribute__((noreturn))
+guard_main(const struct spawn_req *rq, int ctl, int st)
+{
+	sigset_t chld;
+	int sfd, err = 0, keep[3];
+	bool cli_done = false;
+	pid_t cli;
+
+	/* In claudewrap's process group: a terminal's ^C is not for us. */
+	(void)signal(SIGTERM, SIG_IGN);
+	(void)signal(SIGINT, SIG_IGN);
+	(void)signal(SIGHUP, SIG_IGN);
+	(void)signal(SIGQUIT, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1 ||
+	    sigprocmask(SIG_BLOCK, &chld, NULL) == -1 ||
+	    (sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
+		report(st, GM_SPAWNED, -1, errno, NULL);
+		_exit(0);
+	}
+	cli = spawn_cli(rq, &err);
+	report(st, GM_SPAWNED, cli, err, NULL);
+	if (cli == -1)
+		_exit(0);
+	/* Above all the pipes' write ends: claudewrap waits for their EOF. */
+	keep[0] = ctl;
+	keep[1] = st;
+	keep[2] = sfd;
+	qsort(keep, 3, sizeof(int), cmp_int);
+	close_others(keep);
+	for (;;) {
+		struct pollfd p[2] = { { .fd = ctl, .events = POLLIN },
+		    { .fd = sfd, .events = POLLIN } };
+		struct signalfd_siginfo si;
+
+		if (poll(p, 2, -1) == -1 && errno != EINTR)
+			kill_all(cli);
+		if (p[1].revents != 0) {
+			while (read(sfd, &si, sizeof(si)) > 0)
+				;
+			reap_all(st, cli, &cli_done);
+		}
+		if (p[0].revents != 0)
+			kill_all(cli);
+	}
+}
+
+pid_t
+guard_spawn(const struct spawn_req *rq, struct guard *g, int *err)
+{
+	int ctl[2], st[2];
+	struct guard_msg m;
+	ssize_t n;
+
+	g->pid = -1;
+	g->ctl = g->st = -1;
+	if (pipe2(ctl, O_CLOEXEC) == -1) {
+		*err = errno;
+		return -1;
+	}
+	if (pipe2(st, O_CLOEXEC) == -1) {
+		*err = errno;
+		close(ctl[0]);
+		close(ctl[1]);
+		return -1;
+	}
+	if ((g->pid = fork()) == -1) {
+		*err = errno;
+		close(ctl[0]);
+		close(ctl[1]);
+		close(st[0]);
+		close(st[1]);
+		return -1;
+	}
+	if (g->pid == 0)
+		guard_main(rq, ctl[0], st[1]);
+	close(ctl[0]);
+	close(st[1]);
+	g->ctl = ctl[1];
+	g->st = st[0];
+	do
+		n = read(g->st, &m, sizeof(m));
+	while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)sizeof(m) || m.kind != GM_SPAWNED || m.pid == -1) {
+		*err = n == (ssize_t)sizeof(m) && m.status != 0 ? m.status : EIO;
+		guard_end(g);
+		return -1;
+	}
+	(void)fcntl(g->st, F_SETFL, O_NONBLOCK);
+	return m.pid;
+}
+
+int
+guard_read(struct guard *g, struct guard_msg *m)
+{
+	ssize_t n;
+
+	if (g->st == -1)
+		return -1;
+	do
+		n = read(g->st, m, sizeof(*m));
+	while (n == -1 && errno == EINTR);
+	if (n == (ssize_t)sizeof(*m))
+		return 1;
+	if (n == -1 && errno == EAGAIN)
+		return 0;
+	return -1;
+}
+
+void
+guard_end(struct guard *g)
+{
+	if (g->ctl != -1)
+		close(g->ctl);
+	if (g->st != -1)
+		close(g->st);
+	g->ctl = g->st = -1;
+	if (g->pid > 0)
+		while (waitpid(g->pid, NULL, 0) == -1 && errno == EINTR)
+			;
+	g->pid = -1;
+}

@@ -1,0 +1,45 @@
+/*
+ * The guardian: a small process between claudewrap and the CLI, so that
+ * the CLI's tree dies with claudewrap even when claudewrap is killed
+ * with SIGKILL. It is the CLI's parent and a child subreaper, so every
+ * descendant (a setsid'd grandchild included) stays below it; it reaps
+ * them and reports each end on a pipe; when claudewrap's end of its
+ * control pipe closes (claudewrap is done with it, or died), it kills
+ * whatever is left below it, reaps it, and exits.
+ */
+#ifndef CW_GUARD_H
+#define CW_GUARD_H
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "spawn.h"
+
+enum guard_kind { GM_SPAWNED, GM_EXITED, GM_REAPED, GM_EMPTY };
+
+/* One report; far below PIPE_BUF, so every write lands whole. */
+struct guard_msg {
+	enum guard_kind	 kind;
+	pid_t		 pid;
+	int		 status;	/* wait status; for GM_SPAWNED, errno */
+	struct rusage	 ru;		/* of the process that ended */
+};
+
+struct guard {
+	pid_t	pid;	/* the guardian, -1 when none */
+	int	ctl;	/* ours to close: the guardian's cue to finish */
+	int	st;	/* its reports, non-blocking */
+};
+
+/*
+ * Starts the guardian, which starts the CLI as spawn_cli does. Returns
+ * the CLI's pid, or -1 with *err the errno of fork or exec (then no
+ * guardian is left).
+ */
+pid_t	guard_spawn(const struct spawn_req *, struct guard *, int *err);
+/* One report: 1 read into *m, 0 none yet, -1 the guardian is gone. */
+int	guard_read(struct guard *, struct guard_msg *m);
+/* Closes the control pipe and collects the guardian. */
+void	guard_end(struct guard *);
+
+#endif
