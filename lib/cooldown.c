@@ -200,8 +200,10 @@ read_state(const char *dir, int64_t now_ms, struct state *st)
 		return -1;
 	/* O_NONBLOCK: a FIFO planted in the file's place must not hang us. */
 	fd = io_open_regular(path, O_RDONLY | O_NOFOLLOW, 0);
+	/* Something planted in its place is no cooldown (and not waited on). */
 	if (fd == -1)
-		return errno == ENOENT || errno == ELOOP ? 0 : -1;
+		return errno == ENOENT || errno == ELOOP || errno == IO_ENOTREG ||
+		    errno == EISDIR ? 0 : -1;
 	if (fstat(fd, &sb) == -1) {
 		int e = errno;
 

@@ -126,9 +126,6 @@ io_open_regular(const char *path, int flags, mode_t mode)
 	if (flags & O_CREAT)
 		flags |= O_NOFOLLOW;
 	if ((fd = open(path, flags, mode)) == -1) {
-		/* O_NOFOLLOW's ELOOP: a link where a file is created. */
-		if (errno == ELOOP && (flags & O_CREAT))
-			errno = IO_ENOTREG;
 		/* A FIFO with no reader, a device with no driver. */
 		if (errno == ENXIO)
 			errno = IO_ENOTREG;

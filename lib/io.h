@@ -22,8 +22,9 @@ int	io_mkdir_p(const char *dir);
 /*
  * Every state file and every file a user names is opened through this:
  * never blocking (O_NONBLOCK: a FIFO does not wait for its other end),
- * close-on-exec, O_NOFOLLOW when creating, and refused unless it is a
- * regular file (errno IO_ENOTREG; io_strerror says so). -1 with errno.
+ * close-on-exec, O_NOFOLLOW when creating (a link there is ELOOP), and
+ * refused unless it is a regular file (errno IO_ENOTREG; io_strerror
+ * says so; EISDIR for a directory). -1 with errno.
  */
 #define IO_ENOTREG	EMEDIUMTYPE
 int	io_open_regular(const char *path, int flags, mode_t mode);

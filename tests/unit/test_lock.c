@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "io.h"
 #include "lock.h"
 
 #define FIXTURE_NAME "test_lock"
@@ -369,7 +370,7 @@ START_TEST(not_regular)
 	errno = 0;
 	ck_assert_int_eq(lock_acquire(NULL, path, 0, -1, &fd, got,
 	    sizeof(got)), LOCK_ERROR);
-	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(errno, IO_ENOTREG);
 
 	fmt(path, "%s/dir", tmp);
 	ck_assert_int_eq(mkdir(path, 0700), 0);
