@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,12 @@
 
 #define LOG_PIDS	64	/* pids named in one kill or reaped line */
 #define RESCAN_MS	250	/* while killing: look again for forks */
+/*
+ * How often the tree's RSS is summed: a /proc scan costs a few hundred
+ * microseconds, so closer under --max-memory, where it is the limit.
+ */
+#define SAMPLE_MS	500
+#define SAMPLE_LIMIT_MS	250
 
 struct att {
 	const struct attempt_cfg *cfg;
@@ -32,6 +39,8 @@ struct att {
 	bool		 tree_empty;	/* no child of ours is left */
 	int64_t		 timeout_at, idle_at, grace_at, kill_at, tick_at;
 	int64_t		 rescan_at;	/* while killing: next look for forks */
+	int64_t		 sample_at;	/* next RSS sum of the tree */
+	int64_t		 over_kb;	/* the sum that passed --max-memory */
 	bool		 term_sent;
 	bool		 kill_sent;
 	bool		 killed_by_us;	/* a time limit or a signal ended it */
@@ -83,7 +92,7 @@ reap(struct att *a)
 	int st;
 	pid_t p;
 
-	while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+	while ((p = usage_reap(&a->res->use, a->pid, &st)) > 0) {
 		if (p == a->pid) {
 			a->main_exited = true;
 			a->main_status = st;
@@ -215,9 +224,27 @@ phase(const struct att *a)
 	return a->term_sent ? "killing" : "running";
 }
 
+/* Sums the tree's RSS; past --max-memory, kills it. */
+static void
+sample(struct att *a, int64_t now)
+{
+	int64_t kb = usage_sample(&a->res->use);
+
+	a->sample_at = now + (a->cfg->max_rss_kb > 0 ? SAMPLE_LIMIT_MS :
+	    SAMPLE_MS);
+	if (a->cfg->max_rss_kb > 0 && kb > a->cfg->max_rss_kb) {
+		a->over_kb = kb;
+		a->killed_by_us = true;
+		start_kill(a, SIGTERM, "max_memory");
+	}
+}
+
 static void
 check_timers(struct att *a, int64_t now)
 {
+	if (a->sample_at != 0 && now >= a->sample_at && !a->term_sent &&
+	    !a->main_exited)
+		sample(a, now);
 	if (a->tick_at != 0 && now >= a->tick_at) {
 		a->cfg->tick(a->cfg->hook_ctx, phase(a));
 		a->tick_at = now + a->cfg->tick_ms;
@@ -251,6 +278,7 @@ poll_timeout(const struct att *a, int64_t now)
 #define SOONER(t) do { if ((t) != 0 && (t) < next) next = (t); } while (0)
 	SOONER(a->tick_at);
 	if (!a->term_sent && !a->main_exited) {
+		SOONER(a->sample_at);
 		SOONER(a->grace_at);
 		if (a->grace_at == 0) {
 			SOONER(a->timeout_at);
@@ -338,6 +366,11 @@ judge(struct att *a)
 		res->oc = OC_USAGE;
 		snprintf(v->detail, sizeof(v->detail), "%s: %s",
 		    a->internal_what, strerror(a->internal_errno));
+	} else if (a->over_kb > 0) {
+		res->oc = v->oc = OC_OVER_LIMIT;
+		snprintf(v->detail, sizeof(v->detail), "the tree's RSS reached "
+		    "%" PRId64 " KiB, over --max-memory (%" PRId64 " KiB)",
+		    a->over_kb, a->cfg->max_rss_kb);
 	} else if (a->late_result) {
 		res->oc = v->oc = OC_TIMEOUT;
 		snprintf(v->detail, sizeof(v->detail), "%s (a result came after "
@@ -361,7 +394,7 @@ judge(struct att *a)
 static void
 log_reaped(struct att *a)
 {
-	cJSON *ev;
+	cJSON *ev, *names;
 
 	if (a->nreaped == 0)
 		return;
@@ -369,6 +402,10 @@ log_reaped(struct att *a)
 	log_int(ev, "attempt", a->cfg->number);
 	log_int(ev, "count", a->nreaped);
 	log_pids(ev, "pids", a->reaped, a->nreaped);
+	if ((names = cJSON_AddArrayToObject(ev, "names")) != NULL)
+		for (int i = 0; i < a->res->use.nnames; i++)
+			cJSON_AddItemToArray(names,
+			    cJSON_CreateString(a->res->use.names[i]));
 	log_end(a->cfg->log, ev);
 }
 
@@ -474,6 +511,7 @@ attempt_run(const struct attempt_cfg *cfg, struct attempt_res *res)
 		a.idle_at = now + cfg->idle_ms;
 	if (cfg->tick_ms > 0 && cfg->tick != NULL)
 		a.tick_at = now + cfg->tick_ms;
+	a.sample_at = now + (cfg->max_rss_kb > 0 ? SAMPLE_LIMIT_MS : SAMPLE_MS);
 	event_loop(&a);
 	judge(&a);
 	log_reaped(&a);

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#define TREE_COMM_LEN	16	/* TASK_COMM_LEN: 15 bytes and a NUL */
+
 int	tree_make_subreaper(void);
 /*
  * Live descendants of the calling process (zombies excluded), at most
@@ -23,6 +25,15 @@ int	tree_descendants(pid_t *pids, size_t max);
  * number of descendants signalled (their pids into pids, up to max).
  */
 int	tree_signal(pid_t pgid, int sig, pid_t *pids, size_t max);
+/*
+ * The resident set of every live descendant, summed, in KiB (pages
+ * shared between them counted in each, as ru_maxrss counts them), from
+ * one /proc scan; the number of descendants into *count unless NULL.
+ * -1 if /proc cannot be read.
+ */
+int64_t	tree_rss_kb(int *count);
+/* The command name (comm) of pid, a zombie included; -1 if it is gone. */
+int	tree_comm(pid_t pid, char *buf, size_t size);
 /*
  * When process pid started, in epoch ms (to the second of the boot time
  * in /proc/stat), or -1 if it is gone, a zombie, or cannot be read.
