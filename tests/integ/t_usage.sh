@@ -72,6 +72,36 @@ for k in ("peak_rss_kb", "cpu_ms", "reaped"):
 	    "$(field cpu_ms err)" "$(field reaped err)"
 }
 
+# claudewrap-report: per tag, the largest peak of one run and the CPU of
+# all, in the text and in --prom, as the done lines said.
+t_usage_report() {
+	local peaks=0 cpu=0 p c i
+	ln -s "$CLAUDEWRAP" claudewrap-report
+	for i in 1 2; do
+		HOG_CLI_MB=$((8 * i)) HOG_CHILD_MB=$((16 * i)) HOG_CLI_CPU=50 \
+		    HOG_HOLD_MS=700 returns_ 0 cw --tag=hog --kill-after=0.5s \
+		    -p hi > out 2> "err$i" || return 1
+		p=$(field peak_rss_kb "err$i")
+		c=$(field cpu_ms "err$i")
+		[ "$p" -gt "$peaks" ] && peaks=$p
+		cpu=$((cpu + c))
+	done
+	# A run with no figures (an older claudewrap's record) leaves them be.
+	printf '{"event":"done","run":"r-old","tag":"hog","status":"ok","exit":0,"ts":"%s"}\n' \
+	    "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" >> state/ledger.jsonl
+	returns_ 0 ./claudewrap-report --ledger="$PWD/state/ledger.jsonl" \
+	    > rep || return 1
+	returns_ 0 ./claudewrap-report --ledger="$PWD/state/ledger.jsonl" \
+	    --prom > prom || return 1
+	grep -qx "$(printf '  %-16s %10s MiB %10s s' hog \
+	    "$(awk -v k="$peaks" 'BEGIN { printf "%.1f", k / 1024 }')" \
+	    "$(awk -v c="$cpu" 'BEGIN { printf "%.1f", c / 1000 }')")" rep ||
+	    { cat rep; return 1; }
+	grep -qx "claudewrap_peak_rss_bytes{tag=\"hog\"} $((peaks * 1024))" prom &&
+	    grep -qx "claudewrap_cpu_seconds_total{tag=\"hog\"} $(awk -v c="$cpu" \
+	    'BEGIN { printf "%.3f", c / 1000 }')" prom || { cat prom; return 1; }
+}
+
 # limited ARGS...: a child that grows 4 MiB every 20 ms (200 MiB/s) and
 # ignores SIGTERM, under a 64 MiB limit: exit 50 within a few seconds,
 # nothing left, not retried though every retryable class is asked for,
