@@ -22,11 +22,14 @@
 #define LOG_PIDS	64	/* pids named in one kill or reaped line */
 #define RESCAN_MS	250	/* while killing: look again for forks */
 /*
- * How often the tree's RSS is summed: a /proc scan costs a few hundred
- * microseconds, so closer under --max-memory, where it is the limit.
+ * How often the tree's RSS is summed. A scan of all of /proc (to find
+ * new descendants) costs 2-4 ms on a host of 100 processes, so without
+ * --max-memory it is done every FULL_SCAN_MS, and the samples between
+ * read only the processes found; under --max-memory, every sample scans.
  */
 #define SAMPLE_MS	500
 #define SAMPLE_LIMIT_MS	250
+#define FULL_SCAN_MS	2000
 
 struct att {
 	const struct attempt_cfg *cfg;
@@ -41,6 +44,7 @@ struct att {
 	int64_t		 rescan_at;	/* while killing: next look for forks */
 	int64_t		 sample_at;	/* next RSS sum of the tree */
 	int64_t		 over_kb;	/* the sum that passed --max-memory */
+	struct usage_sampler sampler;
 	bool		 term_sent;
 	bool		 kill_sent;
 	bool		 killed_by_us;	/* a time limit or a signal ended it */
@@ -228,7 +232,8 @@ phase(const struct att *a)
 static void
 sample(struct att *a, int64_t now)
 {
-	int64_t kb = usage_sample(&a->res->use);
+	int64_t kb = usage_sample(&a->res->use, &a->sampler, now,
+	    a->cfg->max_rss_kb > 0 ? 0 : FULL_SCAN_MS);
 
 	a->sample_at = now + (a->cfg->max_rss_kb > 0 ? SAMPLE_LIMIT_MS :
 	    SAMPLE_MS);

@@ -222,7 +222,7 @@ tree_descendants(pid_t *pids, size_t max)
 }
 
 int64_t
-tree_rss_kb(int *count)
+tree_rss_kb(pid_t *pids, size_t max, int *count)
 {
 	size_t n, nt;
 	struct proc *v = scan_procs(&n);
@@ -232,11 +232,31 @@ tree_rss_kb(int *count)
 	if (v == NULL)
 		return -1;
 	nt = gather_tree(v, n);
-	for (size_t j = 0; j < nt; j++)
+	for (size_t j = 0; j < nt; j++) {
 		sum += v[j].rss_pages * page_kb;
+		if (j < max)
+			pids[j] = v[j].pid;
+	}
 	free(v);
-	if (count != NULL)
-		*count = (int)nt;
+	*count = (int)nt;
+	return sum;
+}
+
+int64_t
+tree_rss_kb_of(pid_t *pids, int *n)
+{
+	struct stat_info si;
+	long page_kb = sysconf(_SC_PAGESIZE) / 1024;
+	int64_t sum = 0;
+	int kept = 0;
+
+	for (int i = 0; i < *n; i++) {
+		if (read_stat(pids[i], &si) == -1)
+			continue;
+		sum += si.rss_pages * page_kb;
+		pids[kept++] = pids[i];
+	}
+	*n = kept;
 	return sum;
 }
 

@@ -28,10 +28,16 @@ int	tree_signal(pid_t pgid, int sig, pid_t *pids, size_t max);
 /*
  * The resident set of every live descendant, summed, in KiB (pages
  * shared between them counted in each, as ru_maxrss counts them), from
- * one /proc scan; the number of descendants into *count unless NULL.
- * -1 if /proc cannot be read.
+ * one scan of all of /proc; the descendants' pids into pids (up to max)
+ * and their number into *count. -1 if /proc cannot be read.
  */
-int64_t	tree_rss_kb(int *count);
+int64_t	tree_rss_kb(pid_t *pids, size_t max, int *count);
+/*
+ * The same for the *n processes in pids only (a list tree_rss_kb made),
+ * reading no other; the ones gone or zombies are dropped from the list.
+ * A pid reused since that scan is counted until the next one.
+ */
+int64_t	tree_rss_kb_of(pid_t *pids, int *n);
 /* The command name (comm) of pid, a zombie included; -1 if it is gone. */
 int	tree_comm(pid_t pid, char *buf, size_t size);
 /*

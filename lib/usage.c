@@ -59,9 +59,19 @@ usage_reap(struct usage *u, pid_t cli, int *status)
 }
 
 int64_t
-usage_sample(struct usage *u)
+usage_sample(struct usage *u, struct usage_sampler *s, int64_t now_ms,
+    int64_t full_every_ms)
 {
-	int64_t kb = tree_rss_kb(NULL);
+	int64_t kb;
+	int count;
+
+	if (full_every_ms == 0 || s->partial || now_ms >= s->full_at) {
+		kb = tree_rss_kb(s->pids, USAGE_PIDS, &count);
+		s->npids = count < USAGE_PIDS ? count : USAGE_PIDS;
+		s->partial = count > USAGE_PIDS;
+		s->full_at = now_ms + full_every_ms;
+	} else
+		kb = tree_rss_kb_of(s->pids, &s->npids);
 
 	if (kb > u->peak_rss_kb)
 		u->peak_rss_kb = kb;

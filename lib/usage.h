@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "tree.h"
@@ -31,11 +32,27 @@ struct usage {
  * descendant. Returns as waitpid does.
  */
 pid_t	usage_reap(struct usage *, pid_t cli, int *status);
+#define USAGE_PIDS	256	/* descendants a sampler follows */
+
 /*
- * Samples the tree's RSS sum now and keeps it if it is the largest;
- * returns the sum in KiB, or -1 if /proc could not be read.
+ * Which processes the tree had at the last full scan. A full scan reads
+ * /proc/PID/stat of every process on the host (about 20 us each here);
+ * between them only these are read again.
  */
-int64_t	usage_sample(struct usage *);
+struct usage_sampler {
+	pid_t		 pids[USAGE_PIDS];
+	int		 npids;
+	bool		 partial;	/* more descendants than pids holds */
+	int64_t		 full_at;	/* monotonic ms: the next full scan */
+};
+
+/*
+ * Samples the tree's RSS sum and keeps it if it is the largest: a full
+ * scan when full_every_ms has passed since the last one (0: each time),
+ * else the processes it found. Returns the sum in KiB, or -1.
+ */
+int64_t	usage_sample(struct usage *, struct usage_sampler *, int64_t now_ms,
+	    int64_t full_every_ms);
 /* Adds one attempt's figures to a run's: peaks by max, the rest summed. */
 void	usage_add(struct usage *to, const struct usage *from);
 

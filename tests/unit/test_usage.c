@@ -74,23 +74,36 @@ holder(long mb, const char *name, int *ready)
 
 START_TEST(tree_rss_sums_descendants)
 {
-	int r1, r2, n = 0;
+	int r1, r2, n = -1, nof;
 	char c;
-	int64_t before = tree_rss_kb(NULL), kb;
+	pid_t pids[8];
+	int64_t before = tree_rss_kb(pids, 8, &n), kb, kb_of;
 	pid_t a = holder(24, "h1", &r1), b = holder(40, "h2", &r2);
 
-	ck_assert(read(r1, &c, 1) == 1 && read(r2, &c, 1) == 1);
-	kb = tree_rss_kb(&n);
-	kill(a, SIGKILL);
-	kill(b, SIGKILL);
-	waitpid(a, NULL, 0);
-	waitpid(b, NULL, 0);
 	ck_assert_int_eq(before, 0);
+	ck_assert_int_eq(n, 0);
+	ck_assert(read(r1, &c, 1) == 1 && read(r2, &c, 1) == 1);
+	kb = tree_rss_kb(pids, 8, &n);
 	ck_assert_int_eq(n, 2);
 	/* 64 MiB touched, plus what each process had before. */
 	ck_assert_msg(kb >= 64 * 1024 && kb < 64 * 1024 + 16 * 1024,
 	    "%lld KiB", (long long)kb);
-	ck_assert_int_eq(tree_rss_kb(&n), 0);
+	/* Reading only the pids found: the same sum; a dead one dropped. */
+	nof = n;
+	kb_of = tree_rss_kb_of(pids, &nof);
+	ck_assert_int_eq(nof, 2);
+	ck_assert_msg(kb_of > kb - 1024 && kb_of < kb + 1024, "%lld / %lld",
+	    (long long)kb_of, (long long)kb);
+	kill(a, SIGKILL);
+	waitpid(a, NULL, 0);
+	kb_of = tree_rss_kb_of(pids, &nof);
+	ck_assert_int_eq(nof, 1);
+	ck_assert_int_eq(pids[0], b);
+	ck_assert_msg(kb_of >= 40 * 1024 && kb_of < 40 * 1024 + 8 * 1024,
+	    "%lld KiB", (long long)kb_of);
+	kill(b, SIGKILL);
+	waitpid(b, NULL, 0);
+	ck_assert_int_eq(tree_rss_kb(pids, 8, &n), 0);
 	ck_assert_int_eq(n, 0);
 }
 END_TEST
