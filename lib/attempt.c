@@ -407,7 +407,8 @@ log_reaped(struct att *a)
 	log_int(ev, "attempt", a->cfg->number);
 	log_int(ev, "count", a->nreaped);
 	log_pids(ev, "pids", a->reaped, a->nreaped);
-	if ((names = cJSON_AddArrayToObject(ev, "names")) != NULL)
+	if (a->res->use.nnames > 0 &&
+	    (names = cJSON_AddArrayToObject(ev, "names")) != NULL)
 		for (int i = 0; i < a->res->use.nnames; i++)
 			cJSON_AddItemToArray(names,
 			    cJSON_CreateString(a->res->use.names[i]));

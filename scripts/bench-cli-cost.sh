@@ -39,7 +39,7 @@ EOF
 
 # run ARGS...: the CLI's environment of the e2e tests, a fresh HOME.
 run() {
-	rm -rf "$W/home" && mkdir -p "$W/home" "$W/state"
+	rm -rf "${W:?}/home" && mkdir -p "$W/home" "$W/state"
 	(cd "$W" && env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$W/home" \
 	    TMPDIR=/tmp LANG=C.UTF-8 TZ=UTC \
 	    ANTHROPIC_BASE_URL="http://127.0.0.1:$(cat "$W/port")" \
