@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "payload.h"
+#include "usage.h"
 
 typedef void	attempt_tick(void *ctx, const char *phase);
 typedef void	attempt_hook(void *ctx);
@@ -36,6 +37,7 @@ struct attempt_cfg {
 	attempt_tick	*tick;
 	attempt_hook	*spawned;	/* once the CLI runs; may be NULL */
 	void		*hook_ctx;	/* passed to tick and spawned */
+	int64_t		 max_rss_kb;	/* --max-memory; 0: off */
 };
 
 struct attempt_res {
@@ -46,6 +48,7 @@ struct attempt_res {
 	int64_t		 out_bytes;
 	int		 cli_retries;	/* api_retry events seen */
 	struct payload	*pl;		/* caller frees */
+	struct usage	 use;		/* what the tree cost the machine */
 };
 
 /* Runs one attempt; the result is always filled. */

@@ -19,11 +19,13 @@
 
 static void
 report(int st, enum guard_kind kind, pid_t pid, int status,
-    const struct rusage *ru)
+    const struct rusage *ru, const char *comm)
 {
 	struct guard_msg m;
 
 	memset(&m, 0, sizeof(m));
+	if (comm != NULL)
+		strlcpy(m.comm, comm, sizeof(m.comm));
 	m.kind = kind;
 	m.pid = pid;
 	m.status = status;
@@ -58,17 +60,31 @@ cmp_int(const void *a, const void *b)
 static void
 reap_all(int st, pid_t cli, bool *cli_done)
 {
+	char comm[TREE_COMM_LEN];
 	struct rusage ru;
+	siginfo_t si;
 	pid_t p;
 	int status;
 
-	while ((p = wait4(-1, &status, WNOHANG, &ru)) > 0) {
+	for (;;) {
+		/* Its name while the zombie still has its /proc entry. */
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1)
+			break;
+		if (si.si_pid == 0)
+			return;
+		comm[0] = '\0';
+		if (si.si_pid != cli)
+			(void)tree_comm(si.si_pid, comm, sizeof(comm));
+		if ((p = wait4(si.si_pid, &status, WNOHANG, &ru)) <= 0)
+			return;
 		if (p == cli)
 			*cli_done = true;
-		report(st, p == cli ? GM_EXITED : GM_REAPED, p, status, &ru);
+		report(st, p == cli ? GM_EXITED : GM_REAPED, p, status, &ru,
+		    comm);
 	}
-	if (p == -1 && errno == ECHILD && *cli_done)
-		report(st, GM_EMPTY, 0, 0, NULL);
+	if (errno == ECHILD && *cli_done)
+		report(st, GM_EMPTY, 0, 0, NULL, NULL);
 }
 
 /* claudewrap let go (or died): nothing below us may outlive it. */
@@ -104,11 +120,11 @@ guard_main(const struct spawn_req *rq, int ctl, int st)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1 ||
 	    sigprocmask(SIG_BLOCK, &chld, NULL) == -1 ||
 	    (sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
-		report(st, GM_SPAWNED, -1, errno, NULL);
+		report(st, GM_SPAWNED, -1, errno, NULL, NULL);
 		_exit(0);
 	}
 	cli = spawn_cli(rq, &err);
-	report(st, GM_SPAWNED, cli, err, NULL);
+	report(st, GM_SPAWNED, cli, err, NULL, NULL);
 	if (cli == -1)
 		_exit(0);
 	/* Above all the pipes' write ends: claudewrap waits for their EOF. */

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "spawn.h"
+#include "tree.h"
 
 enum guard_kind { GM_SPAWNED, GM_EXITED, GM_REAPED, GM_EMPTY };
 
@@ -23,6 +24,7 @@ struct guard_msg {
 	pid_t		 pid;
 	int		 status;	/* wait status; for GM_SPAWNED, errno */
 	struct rusage	 ru;		/* of the process that ended */
+	char		 comm[TREE_COMM_LEN];	/* its name, for the log */
 };
 
 struct guard {

@@ -10,10 +10,11 @@
 
 #include "cliargs.h"
 #include "duration.h"
+#include "size.h"
 #include "status.h"
 
 enum opt_kind { OK_DUR, OK_INT, OK_BOOL, OK_STR, OK_RATIO, OK_FMT,
-	OK_CLASSES, OK_EXPECT };
+	OK_CLASSES, OK_EXPECT, OK_SIZE };
 
 struct opt_spec {
 	const char	*name;
@@ -53,6 +54,7 @@ static const struct opt_spec opt_table[] = {
 	{ "transcript",		OK_STR,   O(transcript), 0, 0 },
 	{ "expect-tool",	OK_EXPECT, 0, 0, 0 },
 	{ "breaker",		OK_INT,   O(breaker), 0, 1000 },
+	{ "max-memory",		OK_SIZE,  O(max_memory), 0, 0 },
 	{ "claude",		OK_STR,   O(claude), 0, 0 },
 };
 #undef O
@@ -212,6 +214,11 @@ set_opt(struct options *o, const struct opt_spec *s, const char *v,
 		return 0;
 	case OK_EXPECT:
 		return add_expect(o, v, err, errlen);
+	case OK_SIZE:
+		if (size_parse(v, (int64_t *)(void *)base) == -1)
+			return bad(err, errlen, s->name, v,
+			    "want a size like 512M, 2G, 1.5G");
+		return 0;
 	}
 	return -1;
 }
@@ -489,9 +496,10 @@ options_usage(FILE *fp)
 "  --transcript=PATH    keep every stream event as JSONL\n"
 "  --expect-tool=NAME   fail with 48 unless NAME was called\n"
 "  --breaker=N          shared circuit breaker after N outages (3)\n"
+"  --max-memory=SIZE    kill the CLI's tree past SIZE of RSS, 50 (off)\n"
 "  --claude=PATH        the real CLI\n"
 "Every option is also CLAUDEWRAP_NAME in the environment.\n"
 "Exit: 0 ok, 42 empty, 43 rate limited, 44 unavailable, 45 claude error,\n"
-"46 auth, 47 bad payload, 48 expectation failed, 75 locked, 124 timeout,\n"
-"125 usage, 126 not executable, 127 not found, 128+N signal.\n", fp);
+"46 auth, 47 bad payload, 48 expectation failed, 50 over limit, 75 locked,\n"
+"124 timeout, 125 usage, 126 not executable, 127 not found, 128+N signal.\n", fp);
 }

@@ -44,6 +44,7 @@ struct options {
 	const char	*expect_tool[OPT_MAX_EXPECT];
 	size_t		 n_expect_tool;
 	int64_t		 breaker;
+	int64_t		 max_memory;		/* bytes, 0: off */
 	const char	*claude;		/* --claude=PATH */
 	int		 cli_argc;		/* what the real CLI gets */
 	char	       **cli_argv;

@@ -554,6 +554,9 @@ struct tagstat {
 	bool		have_ok;
 	int64_t		last_ok_ms;
 	int64_t		lost;
+	bool		have_machine;	/* a record carried the two below */
+	int64_t		peak_rss_kb;	/* the largest of one run's tree */
+	int64_t		cpu_ms;		/* of every run's tree */
 };
 
 struct run {
@@ -652,6 +655,20 @@ agg_start(struct agg *a, const cJSON *rec, const char *id, int64_t t)
 		r->host = strdup(rec_str(rec, "host"));
 }
 
+/* What the run's tree cost the machine (issue 17), where recorded. */
+static void
+machine_add(struct tagstat *ts, const cJSON *rec)
+{
+	int64_t kb = rec_int(rec, "peak_rss_kb", -1);
+
+	if (kb < 0)
+		return;
+	ts->have_machine = true;
+	if (kb > ts->peak_rss_kb)
+		ts->peak_rss_kb = kb;
+	ts->cpu_ms += rec_int(rec, "cpu_ms", 0);
+}
+
 static void
 agg_done(struct agg *a, const cJSON *rec, const char *id, int64_t t)
 {
@@ -685,6 +702,7 @@ agg_done(struct agg *a, const cJSON *rec, const char *id, int64_t t)
 	sums_add(&d->st[st], rec);
 	sums_add(&ts->st[st], rec);
 	sums_add(&a->total[st], rec);
+	machine_add(ts, rec);
 	if (st == ST_OK && t != TIME_NONE && (!ts->have_ok ||
 	    t > ts->last_ok_ms)) {
 		ts->have_ok = true;
@@ -894,6 +912,30 @@ text_lost(FILE *out, struct map_ent **lost, size_t nlost)
 		    nlost - LOST_SHOWN);
 }
 
+/* Per tag: the largest tree of one run, and the CPU of them all. */
+static void
+text_machine(FILE *out, const struct agg *a)
+{
+	struct map_ent **tags = map_sorted(&a->tags);
+	const struct tagstat *ts;
+	bool head = false;
+
+	for (size_t i = 0; tags != NULL && tags[i] != NULL; i++) {
+		ts = tags[i]->val;
+		if (!ts->have_machine)
+			continue;
+		if (!head)
+			fprintf(out, "\nmachine, by tag (peak RSS of one run's "
+			    "tree, CPU of all runs):\n");
+		head = true;
+		fprintf(out, "  %-16s %10.1f MiB %10.1f s\n",
+		    tags[i]->key[0] != '\0' ? tags[i]->key : "-",
+		    (double)ts->peak_rss_kb / 1024,
+		    (double)ts->cpu_ms / 1000);
+	}
+	free(tags);
+}
+
 static int
 print_text(FILE *out, const struct agg *a, struct map_ent **days,
     struct map_ent **lost, size_t nlost, const struct scan_stats *ss)
@@ -920,6 +962,7 @@ print_text(FILE *out, const struct agg *a, struct map_ent **days,
 		row_print(out, &rows[i], w);
 	}
 	text_lost(out, lost, nlost);
+	text_machine(out, a);
 	if (a->running > 0)
 		fprintf(out, "\nrunning now (started, no done record yet, "
 		    "pid alive on this host): %" PRId64 "\n", a->running);
@@ -1153,6 +1196,31 @@ prom_cost_lost(FILE *out, struct map_ent **tags)
 	}
 }
 
+static void
+prom_machine(FILE *out, struct map_ent **tags)
+{
+	const struct tagstat *ts;
+
+	prom_family(out, "claudewrap_peak_rss_bytes", "gauge",
+	    "The largest RSS sum of one run's process tree, by tag.");
+	for (size_t i = 0; tags[i] != NULL; i++) {
+		ts = tags[i]->val;
+		if (!ts->have_machine)
+			continue;
+		prom_tag(out, "claudewrap_peak_rss_bytes", tags[i]->key);
+		fprintf(out, "} %" PRId64 "\n", ts->peak_rss_kb * 1024);
+	}
+	prom_family(out, "claudewrap_cpu_seconds_total", "counter",
+	    "User and system CPU time of the runs' process trees, by tag.");
+	for (size_t i = 0; tags[i] != NULL; i++) {
+		ts = tags[i]->val;
+		if (!ts->have_machine)
+			continue;
+		prom_tag(out, "claudewrap_cpu_seconds_total", tags[i]->key);
+		fprintf(out, "} %.3f\n", (double)ts->cpu_ms / 1000);
+	}
+}
+
 static int
 print_prom(FILE *out, const struct agg *a, const struct scan_stats *ss)
 {
@@ -1164,6 +1232,7 @@ print_prom(FILE *out, const struct agg *a, const struct scan_stats *ss)
 	prom_last_ok(out, tags);
 	prom_tokens(out, tags);
 	prom_cost_lost(out, tags);
+	prom_machine(out, tags);
 	prom_family(out, "claudewrap_ledger_unreadable_lines", "gauge",
 	    "Ledger lines that could not be read.");
 	fprintf(out, "claudewrap_ledger_unreadable_lines %" PRId64 "\n",

@@ -62,6 +62,7 @@ struct run {
 	char		 detail[320];
 	int64_t		 reset_at;	/* epoch s */
 	struct attempt_res res;		/* the last attempt */
+	struct usage	 use;		/* of every attempt */
 	bool		 have_res;
 	int64_t		 requests;	/* API requests of the finished attempts */
 	int		 responses;	/* assistant messages of this attempt */
@@ -564,6 +565,7 @@ run_attempt(struct run *r)
 	cfg.hook_ctx = r;
 	if ((cfg.tick_ms = tick_interval(r)) > 0)
 		cfg.tick = on_tick;
+	cfg.max_rss_kb = (r->o->max_memory + 1023) / 1024;
 	beat(r, HB_RUNNING, clock_real_ms() + (cfg.tick_ms > 0 ?
 	    r->o->heartbeat_interval_ms : 0));
 	r->responses = 0;
@@ -572,6 +574,7 @@ run_attempt(struct run *r)
 	r->have_res = true;
 	redact_secrets(r->res.v.detail, sizeof(r->res.v.detail));
 	r->cli_retries += r->res.cli_retries;
+	usage_add(&r->use, &r->res.use);
 	/*
 	 * An attempt that started made at least one request; an empty
 	 * answer has no assistant line, and the CLI asked a second time.
@@ -1059,6 +1062,11 @@ add_outcome(struct run *r, cJSON *obj)
 		log_usage_fields(obj, &r->res.v.usage);
 	if (r->cli_retries > 0)
 		log_int(obj, "cli_retries", r->cli_retries);
+	if (r->attempts > 0) {
+		log_int(obj, "peak_rss_kb", r->use.peak_rss_kb);
+		log_int(obj, "cpu_ms", (r->use.cpu_us + 500) / 1000);
+		log_int(obj, "reaped", r->use.reaped);
+	}
 	if (r->reset_at != 0) {
 		clock_iso((int64_t)r->reset_at * 1000, iso);
 		log_str(obj, "reset_at", iso);

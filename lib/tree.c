@@ -15,8 +15,9 @@
 #include <unistd.h>
 
 struct proc {
-	pid_t	pid;
-	pid_t	ppid;
+	pid_t		 pid;
+	pid_t		 ppid;
+	long long	 rss_pages;
 };
 
 int
@@ -25,16 +26,25 @@ tree_make_subreaper(void)
 	return prctl(PR_SET_CHILD_SUBREAPER, 1);
 }
 
+/* What claudewrap reads of one /proc/PID/stat. */
+struct stat_info {
+	char		 state;
+	pid_t		 ppid;
+	unsigned long long start;	/* clock ticks since boot */
+	long long	 rss_pages;
+	char		 comm[TREE_COMM_LEN];
+};
+
 /*
- * Reads the parent's pid and, if start is not NULL, the start time (in
- * clock ticks since boot) from /proc/PID/stat; -1 if gone or a zombie.
+ * Reads /proc/PID/stat into si, zombies included; -1 if it is gone or
+ * cannot be parsed.
  */
 static int
-read_stat(pid_t pid, pid_t *ppid, unsigned long long *start)
+parse_stat(pid_t pid, struct stat_info *si)
 {
-	char path[64], buf[1024], *p, *end;
-	char state;
+	char path[64], buf[1024], *p, *open_paren, *end;
 	long ppid_l;
+	size_t clen;
 	int fd;
 	ssize_t n;
 
@@ -49,22 +59,25 @@ read_stat(pid_t pid, pid_t *ppid, unsigned long long *start)
 	/*
 	 * comm (field 2) may hold spaces and parentheses: the fields after
 	 * its last ')' are one space apart, ") S 1234 ...": the state
-	 * (field 3), the parent's pid (4), ..., starttime (22).
+	 * (field 3), the parent's pid (4), ..., starttime (22), vsize (23),
+	 * rss (24, in pages).
 	 */
-	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ' || p[2] == '\0' ||
-	    p[3] != ' ')
+	if ((open_paren = strchr(buf, '(')) == NULL ||
+	    (p = strrchr(buf, ')')) == NULL || p < open_paren ||
+	    p[1] != ' ' || p[2] == '\0' || p[3] != ' ')
 		return -1;
-	state = p[2];
+	clen = (size_t)(p - open_paren - 1);
+	if (clen >= sizeof(si->comm))
+		clen = sizeof(si->comm) - 1;
+	memcpy(si->comm, open_paren + 1, clen);
+	si->comm[clen] = '\0';
+	si->state = p[2];
 	errno = 0;
 	ppid_l = strtol(p + 4, &end, 10);
 	if (errno != 0 || end == p + 4 || *end != ' ' || ppid_l < 0 ||
 	    ppid_l > INT_MAX)
 		return -1;
-	if (state == 'Z' || state == 'X')
-		return -1;
-	*ppid = (pid_t)ppid_l;
-	if (start == NULL)
-		return 0;
+	si->ppid = (pid_t)ppid_l;
 	for (int at = 4; at < 22; at++) {	/* at: the field end is in */
 		if ((end = strchr(end, ' ')) == NULL)
 			return -1;
@@ -72,8 +85,24 @@ read_stat(pid_t pid, pid_t *ppid, unsigned long long *start)
 	}
 	p = end;
 	errno = 0;
-	*start = strtoull(p, &end, 10);
-	return errno != 0 || end == p || *end != ' ' ? -1 : 0;
+	si->start = strtoull(p, &end, 10);
+	if (errno != 0 || end == p || *end != ' ')
+		return -1;
+	/* vsize, then rss. */
+	if ((end = strchr(end + 1, ' ')) == NULL)
+		return -1;
+	p = end + 1;
+	si->rss_pages = strtoll(p, &end, 10);
+	return errno != 0 || end == p || si->rss_pages < 0 ? -1 : 0;
+}
+
+/* parse_stat for a live process: -1 for a zombie too. */
+static int
+read_stat(pid_t pid, struct stat_info *si)
+{
+	if (parse_stat(pid, si) == -1 || si->state == 'Z' || si->state == 'X')
+		return -1;
+	return 0;
 }
 
 /* The system's boot time in epoch seconds, from /proc/stat; -1 if unknown. */
@@ -102,15 +131,13 @@ boot_time(void)
 int64_t
 tree_started_ms(pid_t pid)
 {
-	unsigned long long ticks;
+	struct stat_info si;
 	long hz = sysconf(_SC_CLK_TCK);
 	int64_t bt;
-	pid_t ppid;
 
-	if (hz <= 0 || read_stat(pid, &ppid, &ticks) == -1 ||
-	    (bt = boot_time()) < 0)
+	if (hz <= 0 || read_stat(pid, &si) == -1 || (bt = boot_time()) < 0)
 		return -1;
-	return bt * 1000 + (int64_t)(ticks * 1000 / (unsigned long long)hz);
+	return bt * 1000 + (int64_t)(si.start * 1000 / (unsigned long long)hz);
 }
 
 /* Every live process on the system with its parent. */
@@ -125,11 +152,12 @@ scan_procs(size_t *count)
 	if (d == NULL)
 		return NULL;
 	while ((de = readdir(d)) != NULL) {
-		pid_t pid, ppid;
+		struct stat_info si;
+		pid_t pid;
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		pid = (pid_t)strtol(de->d_name, NULL, 10);
-		if (read_stat(pid, &ppid, NULL) == -1)
+		if (read_stat(pid, &si) == -1)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 256;
@@ -141,51 +169,105 @@ scan_procs(size_t *count)
 			v = nv;
 		}
 		v[n].pid = pid;
-		v[n++].ppid = ppid;
+		v[n].ppid = si.ppid;
+		v[n++].rss_pages = si.rss_pages;
 	}
 	closedir(d);
 	*count = n;
 	return v != NULL ? v : calloc(1, sizeof(*v));
 }
 
+/*
+ * Moves the descendants of the calling process to the front of v, in
+ * the order they were found; returns how many there are.
+ */
+static size_t
+gather_tree(struct proc *v, size_t n, pid_t root)
+{
+	size_t nt = 0;
+	bool grew = true;
+
+	/* The tree is small: grow it to a fixed point. */
+	while (grew) {
+		grew = false;
+		for (size_t i = nt; i < n; i++) {
+			bool ours = v[i].ppid == root;
+			for (size_t j = 0; !ours && j < nt; j++)
+				ours = v[i].ppid == v[j].pid;
+			if (!ours)
+				continue;
+			struct proc t = v[nt];
+			v[nt++] = v[i];
+			v[i] = t;
+			grew = true;
+		}
+	}
+	return nt;
+}
+
 int
 tree_descendants(pid_t root, pid_t *pids, size_t max)
 {
-	size_t n, found = 0;
+	size_t n, nt;
 	struct proc *v = scan_procs(&n);
-	bool grew = true;
-	pid_t *all;
-	size_t nall = 0;
 
 	if (v == NULL)
 		return -1;
-	/* The set of ancestors is small: grow it to a fixed point. */
-	if ((all = calloc(n + 1, sizeof(*all))) == NULL) {
-		free(v);
-		return -1;
-	}
-	all[nall++] = root;
-	while (grew) {
-		grew = false;
-		for (size_t i = 0; i < n; i++) {
-			if (v[i].pid == 0)
-				continue;
-			for (size_t j = 0; j < nall; j++) {
-				if (v[i].ppid != all[j])
-					continue;
-				all[nall++] = v[i].pid;
-				v[i].pid = 0;	/* taken */
-				grew = true;
-				break;
-			}
-		}
-	}
-	for (size_t j = 1; j < nall; j++, found++)
-		if (found < max)
-			pids[found] = all[j];
-	free(all);
+	nt = gather_tree(v, n, root);
+	for (size_t j = 0; j < nt && j < max; j++)
+		pids[j] = v[j].pid;
 	free(v);
-	return (int)found;
+	return (int)nt;
+}
+
+int64_t
+tree_rss_kb(pid_t root, pid_t *pids, size_t max, int *count)
+{
+	size_t n, nt;
+	struct proc *v = scan_procs(&n);
+	long page_kb = sysconf(_SC_PAGESIZE) / 1024;
+	int64_t sum = 0;
+
+	if (v == NULL)
+		return -1;
+	nt = gather_tree(v, n, root);
+	for (size_t j = 0; j < nt; j++) {
+		sum += v[j].rss_pages * page_kb;
+		if (j < max)
+			pids[j] = v[j].pid;
+	}
+	free(v);
+	*count = (int)nt;
+	return sum;
+}
+
+int64_t
+tree_rss_kb_of(pid_t *pids, int *n)
+{
+	struct stat_info si;
+	long page_kb = sysconf(_SC_PAGESIZE) / 1024;
+	int64_t sum = 0;
+	int kept = 0;
+
+	for (int i = 0; i < *n; i++) {
+		if (read_stat(pids[i], &si) == -1)
+			continue;
+		sum += si.rss_pages * page_kb;
+		pids[kept++] = pids[i];
+	}
+	*n = kept;
+	return sum;
+}
+
+int
+tree_comm(pid_t pid, char *buf, size_t size)
+{
+	struct stat_info si;
+
+	if (parse_stat(pid, &si) == -1)
+		return -1;
+	strlcpy(buf, si.comm, size);
+	return 0;
 }
 
 int

@@ -348,6 +348,11 @@ t_field_suite() {
 	CLAUDEWRAP=$CLAUDEWRAP FAKE=$FAKE "$ROOT/tests/integ/t_field.sh"
 }
 
+# What a run cost the machine, and --max-memory, counted as one test.
+t_usage_suite() {
+	CLAUDEWRAP=$CLAUDEWRAP "$ROOT/tests/integ/t_usage.sh"
+}
+
 for t in $(declare -F | awk '$3 ~ /^t_/ { print $3 }'); do
 	run_test "$t"
 done
