@@ -88,7 +88,7 @@ struct payload {
 	int64_t		 result_off;
 	size_t		 result_len;
 	struct bigstr	 big;		/* its `result`, when not held */
-	const char	*bad_why;	/* why a JSON-like line was refused */
+	const char	*bad_why;	/* why a JSON line was refused */
 	const char	*malformed;	/* json: a value that is no result */
 	size_t		 nparsed;	/* lines (or elements) that parsed */
 	size_t		 nbad;		/* lines that did not */
@@ -643,47 +643,10 @@ observe(struct payload *p, const cJSON *ev, struct pl_event *e)
 		on_assistant(p, ev, e);
 }
 
-/*
- * Why cJSON refused a line that looks like JSON, for the detail: a lone
- * UTF-16 surrogate escape (Node's JSON.stringify writes one for a cut
- * emoji) or nesting past cJSON's limit. NULL when neither.
- */
-static const char *
-bad_json_reason(const char *s, size_t n)
-{
-	int depth = 0, deepest = 0;
-	bool in_str = false;
-
-	for (size_t i = 0; i < n; i++) {
-		if (in_str && s[i] == '\\' && i + 1 < n) {
-			if (s[i + 1] == 'u' && i + 5 < n && (s[i + 2] | 0x20) == 'd' &&
-			    strchr("89abAB", s[i + 3]) != NULL &&
-			    !(i + 11 < n && s[i + 6] == '\\' && s[i + 7] == 'u' &&
-			    (s[i + 8] | 0x20) == 'd' &&
-			    strchr("cdefCDEF", s[i + 9]) != NULL))
-				return "a lone UTF-16 surrogate escape in a string";
-			if (s[i + 1] == 'u' && i + 5 < n && (s[i + 2] | 0x20) == 'd' &&
-			    strchr("cdefCDEF", s[i + 3]) != NULL &&
-			    !(i >= 6 && s[i - 6] == '\\' && s[i - 5] == 'u'))
-				return "a lone UTF-16 surrogate escape in a string";
-			i++;
-		} else if (s[i] == '"')
-			in_str = !in_str;
-		else if (!in_str && (s[i] == '{' || s[i] == '['))
-			deepest = ++depth > deepest ? depth : deepest;
-		else if (!in_str && (s[i] == '}' || s[i] == ']'))
-			depth--;
-	}
-	return deepest > CJSON_NESTING_LIMIT ? "nesting deeper than 1000 "
-	    "levels" : NULL;
-}
-
 /* Keeps the first bytes of something that should have been JSON. */
 static void
 note_bad(struct payload *p, const char *s, size_t n)
 {
-	if (p->bad_why == NULL)
-		p->bad_why = bad_json_reason(s, n);
 	p->nbad++;
 	if (p->bad_head_len > 0)
 		return;
@@ -738,7 +701,7 @@ on_event(struct payload *p, cJSON *ev, const char *s, size_t len,
 	cJSON_Delete(ev);
 }
 
-static int	spooled_line(struct payload *, int64_t, size_t, size_t);
+static int	scanned_line(struct payload *, const char *, size_t, int64_t);
 
 /* One complete stream line, without its newline; s[len] is a NUL. */
 static void
@@ -750,15 +713,23 @@ stream_line(struct payload *p, const char *s, size_t len, int64_t off)
 		return;
 	/*
 	 * cJSON's strings end at their first NUL ("a\u0000b" would be
-	 * delivered as "a", "\u0000x" judged empty): such a line is read as
-	 * a long one is, and its result decoded whole from the spool.
+	 * delivered as "a", "\u0000x" judged empty): such a line is read by
+	 * the scanner, as a long one is, and its result decoded whole from
+	 * the spool on delivery.
 	 */
-	if (p->spool_fd != -1 && memmem(s, len, "\\u0000", 6) != NULL &&
-	    spooled_line(p, off, len, 0) == 0)
+	if (memmem(s, len, "\\u0000", 6) != NULL &&
+	    scanned_line(p, s, len, off) == 0)
 		return;
 	ev = parse_whole(s, len);
 	if (!cJSON_IsObject(ev)) {
 		cJSON_Delete(ev);
+		/*
+		 * What cJSON refuses (a lone surrogate, deep nesting in a
+		 * member we never read) the scanner may still read, as it
+		 * would were the line long: the same verdict either way.
+		 */
+		if (scanned_line(p, s, len, off) == 0)
+			return;
 		note_bad(p, s, len);
 		return;
 	}
@@ -798,9 +769,12 @@ stream_line(struct payload *p, const char *s, size_t len, int64_t off)
  * a byte at a time: the first finds the closing quote (a backslash
  * escapes the next byte, whatever it is), the second decodes what lies
  * before it. They can disagree, as on "\u12\"x", whose \u takes in the
- * escaped quote. Also kept: a \u with a bad hex digit is U+0000, a low
- * surrogate alone or a high one not followed by a low one is an error.
+ * escaped quote. Also kept: a \u with a bad hex digit is U+0000. Not
+ * kept: cJSON refuses a lone UTF-16 surrogate, which Node's
+ * JSON.stringify writes for a cut emoji and prints, in text mode, as
+ * U+FFFD; so do we (JDEC_OUT bytes at most per input byte).
  */
+#define JDEC_OUT	8
 enum jd_state { JD_CHAR, JD_ESC, JD_HEX, JD_LOW_BS, JD_LOW_U, JD_LOW_HEX };
 
 struct jdec {
@@ -856,28 +830,39 @@ jdec_start_hex(struct jdec *d, enum jd_state st)
 	d->badhex = false;
 }
 
+#define REPLACEMENT	0xfffdUL	/* what Node prints for a lone one */
+
+/* A code point on its own (not the low half of a pair). */
+static int
+jdec_code(struct jdec *d, unsigned code, unsigned char *out)
+{
+	if (code >= 0xd800 && code <= 0xdbff) {
+		d->high = code;
+		d->st = JD_LOW_BS;
+		return 0;
+	}
+	d->st = JD_CHAR;
+	return utf8_put(code >= 0xdc00 && code <= 0xdfff ? REPLACEMENT : code,
+	    out);
+}
+
 /* Four hex digits are in: a code point, or a high surrogate to pair. */
 static int
 jdec_hex_done(struct jdec *d, unsigned char *out)
 {
 	unsigned code = d->badhex ? 0 : d->code;
+	int k;
 
-	if (d->st == JD_HEX) {
-		if (code >= 0xdc00 && code <= 0xdfff)
-			return -1;
-		if (code >= 0xd800 && code <= 0xdbff) {
-			d->high = code;
-			d->st = JD_LOW_BS;
-			return 0;
-		}
+	if (d->st == JD_HEX)
+		return jdec_code(d, code, out);
+	if (code >= 0xdc00 && code <= 0xdfff) {
 		d->st = JD_CHAR;
-		return utf8_put(code, out);
+		return utf8_put(0x10000 + (((unsigned long)(d->high & 0x3ff) <<
+		    10) | (code & 0x3ff)), out);
 	}
-	if (code < 0xdc00 || code > 0xdfff)
-		return -1;
-	d->st = JD_CHAR;
-	return utf8_put(0x10000 + (((unsigned long)(d->high & 0x3ff) << 10) |
-	    (code & 0x3ff)), out);
+	/* The high one was alone; this code stands on its own. */
+	k = utf8_put(REPLACEMENT, out);
+	return k + jdec_code(d, code, out + k);
 }
 
 static int
@@ -915,10 +900,12 @@ jdec_escape(struct jdec *d, unsigned char c, unsigned char *out)
 	return 1;
 }
 
-/* Second pass: the bytes c decodes to, into out[4]: how many, or -1. */
+/* Second pass: the bytes c decodes to, into out[JDEC_OUT]: how many, or -1. */
 static int
 jdec_put(struct jdec *d, unsigned char c, unsigned char *out)
 {
+	int k;
+
 	switch (d->st) {
 	case JD_CHAR:
 		if (c == '\\') {
@@ -933,13 +920,22 @@ jdec_put(struct jdec *d, unsigned char c, unsigned char *out)
 	case JD_LOW_HEX:
 		return jdec_hex(d, c, out);
 	case JD_LOW_BS:
-		if (c != '\\')
-			return -1;
+		if (c != '\\') {
+			/* A lone high surrogate, then a plain byte. */
+			k = utf8_put(REPLACEMENT, out);
+			out[k] = c;
+			d->st = JD_CHAR;
+			return k + 1;
+		}
 		d->st = JD_LOW_U;
 		return 0;
 	case JD_LOW_U:
-		if (c != 'u')
-			return -1;
+		if (c != 'u') {
+			/* A lone high surrogate, then another escape. */
+			k = utf8_put(REPLACEMENT, out);
+			int e = jdec_escape(d, c, out + k);
+			return e < 0 ? -1 : k + e;
+		}
 		jdec_start_hex(d, JD_LOW_HEX);
 		return 0;
 	}
@@ -952,6 +948,8 @@ jdec_end(const struct jdec *d, unsigned char *out)
 {
 	if (d->st == JD_CHAR)
 		return 0;
+	if (d->st == JD_LOW_BS)
+		return utf8_put(REPLACEMENT, out);
 	if (d->st != JD_ESC)
 		return -1;
 	/* The passes disagreed: cJSON decodes the closing quote itself. */
@@ -974,6 +972,8 @@ struct rd {
 	size_t		 i;		/* the next byte is buf[i] */
 	size_t		 n;		/* bytes in buf */
 	int		 err;		/* errno of a failed read, else 0 */
+	const unsigned char *mem;	/* the line in memory (at off), or NULL */
+	int64_t		 mem_off;
 	unsigned char	 buf[RD_BYTES];
 };
 
@@ -989,6 +989,8 @@ rd_open(int fd, int64_t off, int64_t len)
 	r->end = off + len;
 	r->i = r->n = 0;
 	r->err = 0;
+	r->mem = NULL;
+	r->mem_off = 0;
 	return r;
 }
 
@@ -1012,6 +1014,11 @@ rd_fill(struct rd *r)
 		return -1;
 	want = r->end - r->off < RD_BYTES ? (size_t)(r->end - r->off) :
 	    RD_BYTES;
+	if (r->mem != NULL) {
+		memcpy(r->buf, r->mem + (r->off - r->mem_off), want);
+		r->n = want;
+		return 0;
+	}
 	do {
 		got = pread(r->fd, r->buf + r->n, want - r->n,
 		    (off_t)(r->off + (int64_t)r->n));
@@ -1149,6 +1156,7 @@ struct scan {
 	bool		 full;		/* it outgrew OUT_MAX_BYTES */
 	int		 err;		/* ENOMEM */
 	size_t		 depth;
+	bool		 deep;		/* past cJSON's nesting limit */
 	size_t		 str_hold;
 	struct bigstr	 big;
 };
@@ -1205,6 +1213,7 @@ struct strstat {
 	bool		 nul;		/* cJSON's C string ended at a NUL */
 	bool		 nul_text;	/* the result: a NUL is text, as the
 					   CLI prints it (delivered whole) */
+	bool		 has_nul;	/* a NUL was decoded */
 	bool		 empty;		/* before it */
 	bool		 blank;
 	size_t		 nkey;
@@ -1215,6 +1224,8 @@ str_note(struct strstat *ss, const unsigned char *b, size_t k, char *key)
 {
 	ss->ndec += (int64_t)k;
 	for (size_t i = 0; i < k && !ss->nul; i++) {
+		if (b[i] == '\0')
+			ss->has_nul = true;
 		if (b[i] == '\0' && !ss->nul_text) {
 			ss->nul = true;
 			break;
@@ -1251,11 +1262,34 @@ struct strscan {
 	struct strstat	 ss;
 };
 
+/*
+ * Decoded bytes as JSON string text that cJSON reads back to the same
+ * bytes: an escape is written again, not copied, so that what cJSON
+ * would refuse (a lone surrogate) reaches it as the U+FFFD we decoded.
+ */
+static void
+out_json_bytes(struct scan *sc, const unsigned char *b, size_t k)
+{
+	char e[8];
+
+	for (size_t i = 0; i < k; i++) {
+		if (b[i] == '"' || b[i] == '\\') {
+			e[0] = '\\';
+			e[1] = (char)b[i];
+			out_put(sc, e, 2);
+		} else if (b[i] < 0x20) {
+			snprintf(e, sizeof(e), "\\u%04x", b[i]);
+			out_put(sc, e, 6);
+		} else
+			out_put(sc, b + i, 1);
+	}
+}
+
 /* One byte of a string, not its closing quote. 0, or -1. */
 static int
 str_byte(struct scan *sc, struct strscan *st, unsigned char c)
 {
-	unsigned char dec[4];
+	unsigned char dec[JDEC_OUT];
 	int k;
 
 	if ((k = jdec_put(&st->d, c, dec)) < 0)
@@ -1265,7 +1299,7 @@ str_byte(struct scan *sc, struct strscan *st, unsigned char c)
 	/* Everything up to hold, and at least the head. */
 	if (st->emit && (st->raw <= st->hold ||
 	    st->ss.ndec <= (int64_t)STR_HEAD_BYTES)) {
-		out_put(sc, &c, 1);
+		out_json_bytes(sc, dec, (size_t)k);
 		if (jdec_at_rest(&st->d) &&
 		    st->ss.ndec <= (int64_t)STR_HEAD_BYTES)
 			st->cut = sc->len;
@@ -1314,17 +1348,20 @@ plain_run(const struct rd *r)
 static int
 str_end(struct scan *sc, struct strscan *st)
 {
-	unsigned char dec[4];
+	unsigned char dec[JDEC_OUT];
 	int k;
 
 	if ((k = jdec_end(&st->d, dec)) < 0)
 		return -1;
+	if (st->emit)
+		out_json_bytes(sc, dec, (size_t)k);
 	str_note(&st->ss, dec, (size_t)k, st->key);
 	if (st->key != NULL)
 		st->key[st->ss.nkey <= KEY_BYTES ? st->ss.nkey : 0] = '\0';
 	if (!st->emit)
 		return 0;
-	if (st->raw > st->hold) {
+	/* A result with a NUL is never held: cJSON's copy would end there. */
+	if (st->raw > st->hold || (st->mode == STR_RESULT && st->ss.has_nul)) {
 		if (!sc->full)
 			sc->len = st->cut;
 		if (st->mode == STR_RESULT) {
@@ -1360,8 +1397,7 @@ scan_string(struct scan *sc, enum str_mode mode, char *key)
 	    STR_HOLD_BYTES);
 	st.key = key;
 	st.ss.empty = st.ss.blank = true;
-	/* Only where the line was sent here for its NUL (str_hold 0). */
-	st.ss.nul_text = mode == STR_RESULT && sc->str_hold == 0;
+	st.ss.nul_text = mode == STR_RESULT;
 	(void)rd_get(sc->rd);
 	st.off = rd_pos(sc->rd);
 	if (st.emit)
@@ -1522,8 +1558,10 @@ scan_object(struct scan *sc, const struct shape *sh)
 	size_t kept = 0;
 	int c;
 
-	if (sc->depth >= CJSON_NESTING_LIMIT)
+	if (sc->depth >= CJSON_NESTING_LIMIT) {
+		sc->deep = true;
 		return -1;
+	}
 	sc->depth++;
 	(void)rd_get(sc->rd);
 	if (sh != NULL)
@@ -1591,8 +1629,10 @@ scan_array(struct scan *sc, const struct shape *sh)
 	size_t kept = 0;
 	int c;
 
-	if (sc->depth >= CJSON_NESTING_LIMIT)
+	if (sc->depth >= CJSON_NESTING_LIMIT) {
+		sc->deep = true;
 		return -1;
+	}
 	sc->depth++;
 	(void)rd_get(sc->rd);
 	if (sh != NULL)
@@ -1705,6 +1745,8 @@ spooled_judge(struct payload *p, struct scan *sc, int64_t off, size_t len)
 		cJSON_Delete(ev);
 		break;
 	case SCAN_BAD:
+		if (sc->deep && p->bad_why == NULL)
+			p->bad_why = "nesting deeper than 1000 levels";
 		return spooled_bad(p, sc->rd, off);
 	case SCAN_FULL:
 		break;
@@ -1718,23 +1760,40 @@ spooled_judge(struct payload *p, struct scan *sc, int64_t off, size_t len)
 }
 
 /*
- * A line left in the spool, at its end; a result string longer than
- * str_hold is decoded from there on delivery. 0, or -1 with errno.
+ * A line read by the scanner: from the spool at off, or (mem not NULL)
+ * from memory, where the same bytes also lie in the spool at off.
+ * 0, or -1 with errno.
  */
 static int
-spooled_line(struct payload *p, int64_t off, size_t len, size_t str_hold)
+scan_judge(struct payload *p, const char *mem, int64_t off, size_t len)
 {
 	struct scan sc;
 	int rc;
 
 	memset(&sc, 0, sizeof(sc));
-	sc.str_hold = str_hold;
+	sc.str_hold = p->str_hold;
 	if ((sc.rd = rd_open(p->spool_fd, off, (int64_t)len)) == NULL)
 		return -1;
+	sc.rd->mem = (const unsigned char *)mem;
+	sc.rd->mem_off = off;
 	rc = spooled_judge(p, &sc, off, len);
 	free(sc.rd);
 	free(sc.out);
 	return rc;
+}
+
+/* A line left in the spool, at its end. */
+static int
+spooled_line(struct payload *p, int64_t off, size_t len)
+{
+	return scan_judge(p, NULL, off, len);
+}
+
+/* A held line the scanner must read (see stream_line). */
+static int
+scanned_line(struct payload *p, const char *s, size_t len, int64_t off)
+{
+	return scan_judge(p, s, off, len);
 }
 
 /* Makes room for n more bytes and a NUL after them. */
@@ -1776,8 +1835,7 @@ end_line(struct payload *p)
 		p->nbad++;
 	} else if (p->spooled) {
 		p->spooled = false;
-		rc = spooled_line(p, p->line_off, (size_t)(p->off - p->line_off),
-		    p->str_hold);
+		rc = spooled_line(p, p->line_off, (size_t)(p->off - p->line_off));
 	} else if (p->len > 0) {
 		p->buf[p->len] = '\0';
 		stream_line(p, p->buf, p->len, p->line_off);
@@ -2380,7 +2438,7 @@ payload_write_result(const struct payload *p, int fd, bool *ends_nl)
 	*ends_nl = false;
 	if (p->result != NULL && p->big.set) {
 		r = rd_open(p->spool_fd, p->big.off, p->big.len);
-		out = malloc(RD_BYTES + 4);
+		out = malloc(RD_BYTES + JDEC_OUT);
 		rc = r != NULL && out != NULL ? write_big(r, out, fd, ends_nl) : -1;
 		free(r);
 		free(out);

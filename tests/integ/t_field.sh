@@ -229,10 +229,20 @@ t_field_exact_text() {
 	FAKE_MODE=file FAKE_FILE=$PWD/r2.jsonl returns_ 0 cw -p hi > out 2> err ||
 	    return 1
 	[ "$(od -An -c out | tr -d ' ')" = '\0x\n' ] || return 1
-	result_file r3.jsonl '"\ud800"'
-	FAKE_MODE=file FAKE_FILE=$PWD/r3.jsonl returns_ 47 cw -p hi > out 2> err ||
+	# A lone surrogate (Node writes one for a cut emoji): U+FFFD, as the
+	# CLI prints it in text mode; json mode gets the CLI's bytes.
+	result_file r3.jsonl '"x\ud83d y"'
+	FAKE_MODE=file FAKE_FILE=$PWD/r3.jsonl returns_ 0 cw -p hi > out 2> err ||
 	    return 1
-	grep -q 'lone UTF-16 surrogate' err
+	[ "$(od -An -tx1 out | tr -d ' \n')" = 78efbfbd20790a ] || { od -c out; return 1; }
+	FAKE_MODE=file FAKE_FILE=$PWD/r3.jsonl returns_ 0 cw --output-format=json \
+	    -p hi > out 2> err || return 1
+	grep -q '"result":"x\\ud83d y"' out || return 1
+	# Nesting past cJSON's 1,000 levels: refused, and said so.
+	python3 -c 'print("{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"result\":\"x\",\"d\":" + "[" * 1200 + "]" * 1200 + "}")' > r4.jsonl
+	FAKE_MODE=file FAKE_FILE=$PWD/r4.jsonl returns_ 47 cw -p hi > out 2> err ||
+	    return 1
+	grep -q 'nesting deeper than 1000 levels' err
 }
 
 # 12. Past ulimit -f: EFBIG, 125, no partial file; not SIGXFSZ.
