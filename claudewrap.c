@@ -96,6 +96,9 @@ main(int argc, char **argv)
 		perror("claudewrap");
 		return status_exit(ST_USAGE, 0);
 	}
+	/* Unheld, a failure to hold only costs cron one needless mail. */
+	if (rc == 0 && o.quiet_ok)
+		(void)log_hold(lg);
 	if (rc == -1)
 		end = run_usage_error(lg, err);
 	else if (masquerade && !asks_print(&o))

@@ -12,7 +12,7 @@
 #include "status.h"
 
 enum opt_kind { OK_DUR, OK_INT, OK_BOOL, OK_STR, OK_RATIO, OK_FMT,
-	OK_CLASSES, OK_EXPECT };
+	OK_CLASSES, OK_EXPECT, OK_SIZE };
 
 struct opt_spec {
 	const char	*name;
@@ -52,6 +52,9 @@ static const struct opt_spec opt_table[] = {
 	{ "transcript",		OK_STR,   O(transcript), 0, 0 },
 	{ "expect-tool",	OK_EXPECT, 0, 0, 0 },
 	{ "breaker",		OK_INT,   O(breaker), 0, 1000 },
+	{ "quiet-ok",		OK_BOOL,  O(quiet_ok), 0, 0 },
+	{ "lock-exit-code",	OK_INT,   O(lock_exit_code), 0, 255 },
+	{ "ledger-max",		OK_SIZE,  O(ledger_max), 0, 0 },
 	{ "claude",		OK_STR,   O(claude), 0, 0 },
 };
 #undef O
@@ -75,6 +78,8 @@ options_defaults(struct options *o)
 	o->cache_ratio_warn = 8;
 	o->cli_retries = 2;
 	o->breaker = 3;
+	o->lock_exit_code = status_exit(ST_LOCKED, 0);
+	o->ledger_max = INT64_C(64) << 20;
 }
 
 static int
@@ -140,6 +145,33 @@ parse_ratio(const char *v, double *r)
 	*r = strtod(v, &end);
 	if (errno != 0 || *end != '\0' || !(*r >= 0 && *r < 1e9))
 		return -1;
+	return 0;
+}
+
+/* A byte count: digits, then K, M or G (powers of 1024); 0 is off. */
+static int
+parse_size(const char *v, int64_t *out)
+{
+	const char *errstr = NULL;
+	size_t n = strspn(v, "0123456789");
+	char num[24];
+	int shift = 0;
+	long long x;
+
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	if (v[n] != '\0') {
+		const char *u = strchr("KMG", toupper((unsigned char)v[n]));
+		if (u == NULL || v[n + 1] != '\0')
+			return -1;
+		shift = 10 * (int)(u - "KMG" + 1);
+	}
+	memcpy(num, v, n);
+	num[n] = '\0';
+	x = strtonum(num, 0, LLONG_MAX >> shift, &errstr);
+	if (errstr != NULL)
+		return -1;
+	*out = (int64_t)x << shift;
 	return 0;
 }
 
@@ -211,6 +243,11 @@ set_opt(struct options *o, const struct opt_spec *s, const char *v,
 		return 0;
 	case OK_EXPECT:
 		return add_expect(o, v, err, errlen);
+	case OK_SIZE:
+		if (parse_size(v, (int64_t *)(void *)base) == -1)
+			return bad(err, errlen, s->name, v,
+			    "want a size like 64M, 512K, 1G or 0");
+		return 0;
 	}
 	return -1;
 }
@@ -397,6 +434,9 @@ options_usage(FILE *fp)
 "  --transcript=PATH    keep every stream event as JSONL\n"
 "  --expect-tool=NAME   fail with 48 unless NAME was called\n"
 "  --breaker=N          shared circuit breaker after N outages (3)\n"
+"  --quiet-ok           nothing on stderr unless the run fails (cron mail)\n"
+"  --lock-exit-code=N   exit status when --lock is busy (75)\n"
+"  --ledger-max=SIZE    rotate the ledger past SIZE into .1-.3 (64M)\n"
 "  --claude=PATH        the real CLI\n"
 "Every option is also CLAUDEWRAP_NAME in the environment.\n"
 "Exit: 0 ok, 42 empty, 43 rate limited, 44 unavailable, 45 claude error,\n"

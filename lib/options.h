@@ -44,6 +44,9 @@ struct options {
 	const char	*expect_tool[OPT_MAX_EXPECT];
 	size_t		 n_expect_tool;
 	int64_t		 breaker;
+	bool		 quiet_ok;		/* hold stderr unless the run fails */
+	int64_t		 lock_exit_code;	/* exit when --lock is busy */
+	int64_t		 ledger_max;		/* bytes; 0: never rotate */
 	const char	*claude;		/* --claude=PATH */
 	int		 cli_argc;		/* what the real CLI gets */
 	char	       **cli_argv;
