@@ -838,7 +838,10 @@ print_text(FILE *out, const struct agg *a, struct map_ent **days,
 	if (a->o->cd_dir[0] != '\0')
 		rview_cooldown_text(out, a->o->cd_dir, clock_real_ms());
 	fputc('\n', out);
-	row_print(out, &head, w);
+	if (n == 0)
+		fputs("no runs in the period\n", out);
+	else
+		row_print(out, &head, w);
 	for (size_t i = 0; i < n; i++) {
 		/* A blank line sets the totals apart. */
 		if (i > 0 && strcmp(rows[i].cell[0], "total") == 0 &&

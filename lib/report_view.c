@@ -293,26 +293,32 @@ width(const char *s)
 	return w;
 }
 
+/* Left-aligned text, right-aligned numbers, no blanks at line ends. */
 static void
 table_print(FILE *out, const struct table *t)
 {
-	int w[MAX_COLS] = { 0 };
+	int w[MAX_COLS] = { 0 }, len, pad;
+	char line[MAX_COLS * (CELL + 64)];
+	bool right;
 
 	for (size_t i = 0; i < t->n; i++)
 		for (int c = 0; c < t->ncols; c++)
 			if (width(t->cell[i][c]) > w[c])
 				w[c] = width(t->cell[i][c]);
 	for (size_t i = 0; i < t->n; i++) {
-		fputs(" ", out);
-		for (int c = 0; c < t->ncols; c++) {
-			int pad = w[c] - width(t->cell[i][c]);
-			bool right = t->right & (1u << c);
-
-			fprintf(out, " %*s%s%*s", right ? pad : 0, "",
-			    t->cell[i][c], right || c == t->ncols - 1 ? 0 : pad,
-			    "");
+		len = snprintf(line, sizeof(line), " ");
+		for (int c = 0; c < t->ncols && len < (int)sizeof(line); c++) {
+			pad = w[c] - width(t->cell[i][c]);
+			right = t->right & (1u << c);
+			len += snprintf(line + len, sizeof(line) - (size_t)len,
+			    " %*s%s%*s", right ? pad : 0, "", t->cell[i][c],
+			    right ? 0 : pad, "");
 		}
-		fputc('\n', out);
+		if (len >= (int)sizeof(line))
+			len = (int)sizeof(line) - 1;
+		while (len > 0 && line[len - 1] == ' ')
+			len--;
+		fprintf(out, "%.*s\n", len, line);
 	}
 }
 
@@ -453,11 +459,15 @@ text_sparks(FILE *out, const struct rview *v, bool utf8)
 static void
 settle(const struct rview *v)
 {
-	qsort(v->fails, v->nfails, sizeof(*v->fails), fail_cmp);
-	qsort(v->tags, v->ntags, sizeof(*v->tags), tag_cmp);
+	/* qsort(NULL, 0, …) is undefined, however harmless in practice. */
+	if (v->nfails > 0)
+		qsort(v->fails, v->nfails, sizeof(*v->fails), fail_cmp);
+	if (v->ntags > 0)
+		qsort(v->tags, v->ntags, sizeof(*v->tags), tag_cmp);
 	for (size_t i = 0; i < v->ntags; i++)
-		qsort(v->tags[i].dur, v->tags[i].ndur, sizeof(int64_t),
-		    dur_cmp);
+		if (v->tags[i].ndur > 0)
+			qsort(v->tags[i].dur, v->tags[i].ndur,
+			    sizeof(int64_t), dur_cmp);
 }
 
 void
