@@ -178,7 +178,7 @@ j = json.load(open(sys.argv[1]))
 assert j["totals"]["runs"] == int(sys.argv[2]), (j["totals"], sys.argv[2])
 ' rep.json "$kept" || return 1
 	# The newest run is in the live file, the oldest ones dropped.
-	grep -q '"tag":"r12"' state/ledger.jsonl && ! grep -q '"tag":"r1"' \
+	grep -q '"tag":"r16"' state/ledger.jsonl && ! grep -q '"tag":"r1"' \
 	    state/ledger.jsonl*
 	# Off, and bad sizes.
 	returns_ 0 cw --ledger-max=0 --ledger="$PWD/l.jsonl" -p hi > /dev/null \
