@@ -40,7 +40,7 @@ BIGLINE_TOTAL=$((256 << 20))
 
 die() { echo "bench: $*" >&2; exit 2; }
 
-command -v hyperfine > /dev/null || die "hyperfine is missing (apt-get install hyperfine)"
+command -v hyperfine > /dev/null || die "hyperfine is missing (make bench installs it: scripts/deps.sh bench)"
 command -v python3 > /dev/null || die "python3 is missing"
 # The interpreter itself: a pyenv shim is a bash script, whose start-up
 # would be charged to the Python wrapper.

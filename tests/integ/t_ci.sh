@@ -6,6 +6,7 @@
 # every test passed, 1 otherwise.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+ROOT=$PWD
 CLAUDEWRAP=$(realpath "${CLAUDEWRAP:-build/asan/claudewrap}")
 FAKE=${FAKE:-$(realpath "${FAKES:-build/fakes}")/fakeclaude}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
@@ -202,6 +203,26 @@ t_ci_status_line_erased_before_answer() {
 	i = b.index(b"slow")
 	assert b[:i].endswith(b"\r\x1b[K"), b[max(0, i - 40):i + 6]
 	PY
+}
+
+# ---- install --------------------------------------------------------------
+
+# make install into a staging DESTDIR under a PREFIX, then uninstall:
+# nothing left of what it made, and a directory it shares kept.
+t_ci_install_uninstall() {
+	[ -x "$ROOT/claudewrap" ] || { echo "skip: no release build"; return 0; }
+	mkdir -p dest/opt/cw/bin
+	touch dest/opt/cw/bin/other
+	make -s -C "$ROOT" install DESTDIR="$PWD/dest" PREFIX=/opt/cw \
+	    > /dev/null || return 1
+	[ -x dest/opt/cw/bin/claudewrap ] &&
+	    [ -L dest/opt/cw/bin/claudewrap-report ] &&
+	    [ -f dest/opt/cw/share/man/man1/claudewrap.1 ] || return 1
+	make -s -C "$ROOT" uninstall DESTDIR="$PWD/dest" PREFIX=/opt/cw \
+	    > /dev/null || return 1
+	[ "$(cd dest && find . | sort | tr '\n' ' ')" = \
+	    ". ./opt ./opt/cw ./opt/cw/bin ./opt/cw/bin/other " ] ||
+	    { find dest; return 1; }
 }
 
 for t in $(declare -F | awk '$3 ~ /^t_ci_/ { print $3 }'); do

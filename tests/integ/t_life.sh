@@ -451,7 +451,7 @@ t_life_log_json() {
 	py '
 n = 0
 for l in open(sys.argv[1]).read().splitlines():
-    # Bare objects, no prefix: what jq reads; the CLI's lines are not.
+    # Bare objects, no prefix: what jq reads.
     assert not l.startswith("claudewrap: "), l
     if not l.startswith("{"):
         continue
