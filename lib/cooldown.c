@@ -1,6 +1,6 @@
 /*
- * The cooldown shared by the runs of one state dir (see cooldown.h and
- * the "Retries" section of the design).
+ * The cooldown shared by the runs of one state dir (see cooldown.h, and
+ * "Shared cooldown" in claudewrap(1)).
  *
  * DIR/cooldown holds, as one JSON object:
  *

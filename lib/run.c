@@ -976,7 +976,7 @@ ledger_write(struct run *r, cJSON *rec)
 /*
  * The start record is written before the CLI starts but synced once it
  * runs, so that the disk's wait overlaps the CLI's start-up instead of
- * adding to the run (design.md, Budgets). It is synced before anything
+ * adding to the run (BENCHMARKS.md, budgets). It is synced before anything
  * that can wait (a lock, a cooldown) as well, and the CLI takes far
  * longer to reach the API than the fsync takes.
  */

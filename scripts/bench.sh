@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# make bench: claudewrap (the release build) against the budgets of
-# design.md, "Budgets", measured side by side on this machine in one run:
+# make bench: claudewrap (the release build) against the budgets in
+# BENCHMARKS.md, measured side by side on this machine in one run:
 #
 #  (a) wall time of `claudewrap --claude=FAKE -p hi` against the same fake
 #      run directly, under `timeout 60`, and under the usual Python wrapper
