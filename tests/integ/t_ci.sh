@@ -184,8 +184,15 @@ assert j["totals"]["runs"] == int(sys.argv[2]), (j["totals"], sys.argv[2])
 	# Off, and bad sizes.
 	returns_ 0 cw --ledger-max=0 --ledger="$PWD/l.jsonl" -p hi > /dev/null \
 	    2>&1 || return 1
-	returns_ 125 cw --ledger-max=12X -p hi 2> err &&
-	    grep -q -- '--ledger-max: bad value' err
+	for v in 12X "" -1 1.5M 64MB 99999999999G 9223372036854775808; do
+		returns_ 125 cw --ledger-max="$v" -p hi 2> err &&
+		    grep -q -- "--ledger-max: bad value '$v'" err || return 1
+	done
+	for v in 256 -1 abc ""; do
+		returns_ 125 cw --lock-exit-code="$v" -p hi 2> err || return 1
+	done
+	returns_ 0 cw --ledger-max=64m --ledger="$PWD/l.jsonl" -p hi > /dev/null \
+	    2>&1
 }
 
 # ---- the status line -------------------------------------------------------
