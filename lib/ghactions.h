@@ -11,6 +11,6 @@
 #include <cjson/cJSON.h>
 
 /* Called with the done event, after the done line is written. */
-void	gha_done(const cJSON *done);
+void	gha_done(const cJSON *ev);
 
 #endif

@@ -83,6 +83,7 @@ rf_seek(void *cookie, off64_t *off, int whence)
 	rf->cur = 0;
 	rf->last = -1;
 	rf->seam = false;
+	*off = 0;	/* the new position, as fopencookie(3) asks */
 	return 0;
 }
 

@@ -210,7 +210,7 @@ t_report_sparklines() {
 	expect '▁,▂,▃,▅,▇' > want
 	grep -qxF -f want out && [ "$(grep -cxF -f want out)" -eq 2 ] ||
 	    { cat want out; return 1; }
-	LC_ALL=C LANG= returns_ 0 "$REPORT" ledger.jsonl > out || return 1
+	LC_ALL=C LANG='' returns_ 0 "$REPORT" ledger.jsonl > out || return 1
 	! grep -q '▇' out || return 1
 	expect '.,:,-,=,#' > want
 	grep -qxF -f want out && [ "$(grep -cxF -f want out)" -eq 2 ] ||
