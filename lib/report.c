@@ -2,12 +2,16 @@
  * claudewrap-report: what the ledger says about past runs.
  *
  *   claudewrap-report [--ledger=PATH] [--state-dir=DIR] [--since=WHEN]
- *       [--tag=NAME] [--json | --prom[=FILE]] [- | --stdin]
+ *       [--tag=NAME] [--json | --prom[=FILE]] [LEDGER... | - | --stdin]
  *   claudewrap-report --which FILE
  *   claudewrap-report --explain RUN
+ *   claudewrap-report [--state-dir=DIR] --clear-cooldown
  *
- * The ledger is --ledger, else $CLAUDEWRAP_LEDGER, else ledger.jsonl in
- * --state-dir, $CLAUDEWRAP_STATE_DIR or the XDG state dir. With `-` (or
+ * The ledger is the files named as arguments, else --ledger, else
+ * $CLAUDEWRAP_LEDGER, else ledger.jsonl in --state-dir,
+ * $CLAUDEWRAP_STATE_DIR or the XDG state dir; each is read after its
+ * rotated copies (report_files.c). The failures, tags, sparklines and
+ * cooldown of the summary are report_view.c's. With `-` (or
  * --stdin) the summary reads claudewrap's stderr lines from stdin
  * instead (`claudewrap: ` then logfmt or JSON, or the syslog form
  * `claudewrap[PID]: `; bare ledger lines are taken too); every other
