@@ -9,8 +9,8 @@
  *
  * Exit status: 0; 1 when the ledger cannot be read, --which finds no
  * run that wrote the file, --explain finds no such run, or the cooldown
- * cannot be cleared; 125 on a
- * usage error (a bad option value, named with the value).
+ * cannot be cleared; 125 on a usage error (a bad option value, named
+ * with the value).
  */
 #ifndef CW_REPORT_H
 #define CW_REPORT_H
