@@ -34,7 +34,7 @@ UNIT_BINS  = $(UNIT_SRCS:tests/unit/%.c=build/asan/%)
 FAKE_BINS  = $(FAKE_SRCS:tests/fakes/%.c=build/fakes/%)
 
 .PHONY: all deps check check-run unit integ e2e demo install uninstall \
-	clean bench fuzz lint valgrind cli asan
+	clean bench fuzz lint lint-man valgrind cli asan
 .DEFAULT_GOAL := all
 
 all: claudewrap
@@ -114,8 +114,13 @@ valgrind: claudewrap $(FAKE_BINS)
 lint:
 	@scripts/lint.sh
 
+# The man page is the spec users have: no mandoc warning is let stand.
+lint-man:
+	@scripts/deps.sh man
+	@mandoc -Tlint -Wwarning man/claudewrap.1
+
 bench:
-	@scripts/deps.sh
+	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory claudewrap $(FAKE_BINS)
 	@scripts/bench.sh
 
@@ -126,9 +131,16 @@ install: claudewrap
 	install -m 0644 man/claudewrap.1 $(DESTDIR)$(MANDIR)/claudewrap.1
 	ln -sf $(BINDIR)/claudewrap $(DESTDIR)$(LIBEXEC)/claude
 
+# Then the directories install made, each up to $(PREFIX) (never it),
+# while they are empty: rmdir never removes one that holds anything
+# else, such as a bin shared with other programs.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/claudewrap $(DESTDIR)$(BINDIR)/claudewrap-report \
 	    $(DESTDIR)$(MANDIR)/claudewrap.1 $(DESTDIR)$(LIBEXEC)/claude
+	@for d in $(LIBEXEC) $(MANDIR) $(BINDIR); do \
+	    while [ "$${d#$(PREFIX)/}" != "$$d" ] && \
+		rmdir "$(DESTDIR)$$d" 2>/dev/null; do d=$${d%/*}; done; \
+	done
 
 clean:
 	rm -rf build claudewrap

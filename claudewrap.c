@@ -115,6 +115,9 @@ main(int argc, char **argv)
 		perror("claudewrap");
 		return status_exit(ST_USAGE, 0);
 	}
+	/* Unheld, a failure to hold only costs cron one needless mail. */
+	if (rc == 0 && o.quiet_ok && !nested && asks_print(&o))
+		(void)log_hold(lg);
 	/* A bad CLAUDEWRAP_* matters only when supervising. */
 	if (nested || (masquerade && !asks_print(&o)))
 		end = run_exec_direct(&o, lg);

@@ -1,6 +1,6 @@
 /*
- * The cooldown shared by the runs of one state dir (see cooldown.h and
- * the "Retries" section of the design).
+ * The cooldown shared by the runs of one state dir (see cooldown.h, and
+ * "Shared cooldown" in claudewrap(1)).
  *
  * DIR/cooldown holds, as one JSON object:
  *
@@ -557,6 +557,45 @@ cooldown_note(const char *dir, enum outcome oc, int64_t now_ms,
 		rc = -1;
 	else if (apply(&st, oc, now_ms, reset_ms, window_ms, breaker))
 		rc = write_state(dir, &st, now_ms);
+	unlock_state(fd);
+	return rc;
+}
+
+int
+cooldown_peek(const char *dir, int64_t now_ms, struct cooldown *cd)
+{
+	struct state st;
+
+	memset(cd, 0, sizeof(*cd));
+	if (!sane_now(now_ms) || read_state(dir, now_ms, &st) == -1)
+		return -1;
+	cd->streak = (int)st.streak;
+	if (st.open) {
+		verdict(cd, CD_BREAKER, st.open_until_ms > now_ms ?
+		    st.open_until_ms : 0, "breaker");
+		if (st.probe_pid != 0 && probe_alive(&st))
+			cd->probe_pid = st.probe_pid;
+	} else if (st.limit_until_ms > now_ms)
+		verdict(cd, CD_RATE_LIMIT, st.limit_until_ms, "rate_limit");
+	return 0;
+}
+
+int
+cooldown_clear(const char *dir, int64_t now_ms)
+{
+	struct state st, none;
+	int fd, rc;
+
+	if (!sane_now(now_ms) || (fd = lock_state(dir)) == -1)
+		return -1;
+	memset(&none, 0, sizeof(none));
+	if (read_state(dir, now_ms, &st) == -1)
+		rc = -1;
+	else if (st.limit_until_ms <= now_ms && !st.open && st.streak == 0 &&
+	    st.probe_pid == 0)
+		rc = 0;
+	else
+		rc = write_state(dir, &none, now_ms) == 0 ? 1 : -1;
 	unlock_state(fd);
 	return rc;
 }

@@ -83,4 +83,20 @@ int	cooldown_check(const char *dir, int64_t now_ms, struct cooldown *cd);
 int	cooldown_note(const char *dir, enum outcome, int64_t now_ms,
 	    int64_t reset_ms, int64_t window_ms, int breaker);
 
+/*
+ * For claudewrap-report: what is in force at now_ms, read only (never a
+ * claim of the probe). cd->kind is CD_BREAKER while the breaker is open
+ * (until_ms 0 when it waits for a probe, probe_pid the live one),
+ * CD_RATE_LIMIT while a rate limit lasts, else CD_NONE; cd->streak the
+ * overloaded/server outcomes in a row. 0, or -1 with errno.
+ */
+int	cooldown_peek(const char *dir, int64_t now_ms, struct cooldown *cd);
+
+/*
+ * Ends by hand whatever is in force: the rate limit, the breaker, its
+ * streak and probe, under the writers' lock. 1 when there was
+ * something to end, 0 when not, -1 with errno.
+ */
+int	cooldown_clear(const char *dir, int64_t now_ms);
+
 #endif

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "ghactions.h"
 #include "io.h"
+#include "spool.h"
 
 struct log {
 	enum log_format	 format;
@@ -16,6 +18,7 @@ struct log {
 	bool		 use_syslog;
 	bool		 tty;		/* stderr is a terminal */
 	bool		 status_shown;	/* a live status line is on screen */
+	int		 hold_fd;	/* --quiet-ok: stderr held here, or -1 */
 	char		 run[LOG_RUN_ID_LEN];
 	char		*tag;
 };
@@ -48,6 +51,7 @@ log_open(enum log_format format, bool quiet, bool use_syslog, const char *tag)
 	lg->quiet = quiet;
 	lg->use_syslog = use_syslog;
 	lg->tty = isatty(STDERR_FILENO) == 1;
+	lg->hold_fd = -1;
 	if (tag != NULL && (lg->tag = strdup(tag)) == NULL) {
 		free(lg);
 		return NULL;
@@ -66,6 +70,8 @@ log_close(struct log *lg)
 	log_status(lg, NULL);
 	if (lg->use_syslog)
 		closelog();
+	if (lg->hold_fd != -1)
+		(void)close(lg->hold_fd);
 	free(lg->tag);
 	free(lg);
 }
@@ -307,6 +313,61 @@ render_logfmt(const cJSON *ev)
 	return line;
 }
 
+/* Everything claudewrap puts on stderr goes through here. */
+static void
+emit(struct log *lg, const void *buf, size_t n)
+{
+	(void)io_write_all(lg->hold_fd != -1 ? lg->hold_fd : STDERR_FILENO,
+	    buf, n);
+}
+
+int
+log_hold(struct log *lg)
+{
+	if (lg->hold_fd == -1 && (lg->hold_fd = spool_open()) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * The end of holding, at the done line: what was held is dropped when
+ * the run exits 0, else written out first, so that a failure's mail
+ * reads in order. A spool that cannot be read back is lost output, so
+ * it is said, not hidden.
+ */
+static void
+hold_release(struct log *lg, int64_t exit_code)
+{
+	int fd = lg->hold_fd;
+	off_t len;
+
+	if (fd == -1)
+		return;
+	lg->hold_fd = -1;
+	if (exit_code != 0 && (len = lseek(fd, 0, SEEK_END)) > 0 &&
+	    io_copy(fd, 0, len, STDERR_FILENO) == -1) {
+		static const char m[] = "claudewrap: held stderr lost\n";
+		(void)io_write_all(STDERR_FILENO, m, sizeof(m) - 1);
+	}
+	(void)close(fd);
+}
+
+void
+log_flatten(cJSON *ev, const char *key)
+{
+	cJSON *obj = cJSON_DetachItemFromObjectCaseSensitive(ev, key), *it;
+	char name[64];
+
+	if (obj == NULL)
+		return;
+	while ((it = obj->child) != NULL) {
+		cJSON_DetachItemViaPointer(obj, it);
+		snprintf(name, sizeof(name), "%s_%s", key, it->string);
+		cJSON_AddItemToObject(ev, name, it);
+	}
+	cJSON_Delete(obj);
+}
+
 static int
 syslog_priority(const cJSON *ev)
 {
@@ -319,37 +380,61 @@ syslog_priority(const cJSON *ev)
 	return LOG_INFO;
 }
 
+/*
+ * logfmt lines carry the prefix, so that grep and the report tell them
+ * from the CLI's own; JSON lines are bare objects, so that jq reads a
+ * whole stderr ("event" tells them apart).
+ */
+static void
+write_line(struct log *lg, const char *body)
+{
+	size_t n = strlen(body), pre = lg->format == LOGF_JSON ? 0 : 12;
+	char *line = malloc(n + pre + 1);
+
+	log_status(lg, NULL);
+	if (line == NULL)
+		return;
+	memcpy(line, "claudewrap: ", pre);
+	memcpy(line + pre, body, n);
+	line[pre + n] = '\n';
+	/* One write, so concurrent runs sharing a log never mix. */
+	emit(lg, line, pre + n + 1);
+	free(line);
+}
+
 void
 log_end(struct log *lg, cJSON *ev)
 {
 	char *body;
 	const char *event;
+	bool done, drop = false;
+	int64_t code;
 
 	if (ev == NULL)
 		return;
 	event = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "event"));
-	if (lg->quiet && (event == NULL || strcmp(event, "done") != 0)) {
+	done = event != NULL && strcmp(event, "done") == 0;
+	if (lg->quiet && !done) {
 		cJSON_Delete(ev);
 		return;
+	}
+	if (done && lg->hold_fd != -1) {
+		code = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(ev,
+		    "exit"));
+		drop = code == 0;
+		hold_release(lg, code);
 	}
 	body = lg->format == LOGF_JSON ? cJSON_PrintUnformatted(ev) :
 	    render_logfmt(ev);
 	if (body != NULL) {
-		size_t n = strlen(body);
-		char *line = malloc(n + 14);
-		log_status(lg, NULL);
-		if (line != NULL) {
-			memcpy(line, "claudewrap: ", 12);
-			memcpy(line + 12, body, n);
-			line[12 + n] = '\n';
-			/* One write, so concurrent runs sharing a log never mix. */
-			(void)io_write_all(STDERR_FILENO, line, n + 13);
-			free(line);
-		}
+		if (!drop)
+			write_line(lg, body);
 		if (lg->use_syslog)
 			syslog(syslog_priority(ev), "%s", body);
 		free(body);
 	}
+	if (done)
+		gha_done(ev);
 	cJSON_Delete(ev);
 }
 
@@ -357,13 +442,13 @@ void
 log_passthrough(struct log *lg, const void *buf, size_t n)
 {
 	log_status(lg, NULL);
-	(void)io_write_all(STDERR_FILENO, buf, n);
+	emit(lg, buf, n);
 }
 
 bool
 log_live(const struct log *lg)
 {
-	return lg->tty && !lg->quiet;
+	return lg->tty && !lg->quiet && lg->hold_fd == -1;
 }
 
 /* "\r\033[K" erases the line; only ever written to a terminal. */
@@ -373,7 +458,7 @@ log_status(struct log *lg, const char *text)
 	char line[256];
 	int n;
 
-	if (!lg->tty || lg->quiet)
+	if (!lg->tty || lg->quiet || (text != NULL && lg->hold_fd != -1))
 		return;
 	if (text == NULL) {
 		if (lg->status_shown)

@@ -1,5 +1,6 @@
 /*
- * claudewrap's own stderr lines: `claudewrap: ` then logfmt or JSON.
+ * claudewrap's own stderr lines: `claudewrap: ` then logfmt, or a bare
+ * JSON object per line.
  * An event is built as a cJSON object (so both formats share one
  * representation) and written as one line by log_end.
  */
@@ -33,6 +34,15 @@ void		 log_str(cJSON *, const char *key, const char *val);
 void		 log_int(cJSON *, const char *key, int64_t val);
 /* The CLI's own stderr, passed through (after erasing a status line). */
 void		 log_passthrough(struct log *, const void *, size_t);
+/*
+ * --quiet-ok: from now until the done line, everything for stderr (our
+ * lines, the CLI's passed through) goes to an unlinked spool; the done
+ * line drops it when its exit is 0, else writes it out, then itself.
+ * -1 with errno when no spool could be made (nothing is held then).
+ */
+int		 log_hold(struct log *);
+/* Moves the members of ev's object key up as key_member (output_path). */
+void		 log_flatten(cJSON *ev, const char *key);
 /* Whether a live status line is shown (stderr a terminal, not quiet). */
 bool		 log_live(const struct log *);
 /* One live status line on a terminal stderr; never written otherwise. */

@@ -55,6 +55,9 @@ static const struct opt_spec opt_table[] = {
 	{ "expect-tool",	OK_EXPECT, 0, 0, 0 },
 	{ "breaker",		OK_INT,   O(breaker), 0, 1000 },
 	{ "max-memory",		OK_SIZE,  O(max_memory), 0, 0 },
+	{ "quiet-ok",		OK_BOOL,  O(quiet_ok), 0, 0 },
+	{ "lock-exit-code",	OK_INT,   O(lock_exit_code), 0, 255 },
+	{ "ledger-max",		OK_SIZE,  O(ledger_max), 0, 0 },
 	{ "claude",		OK_STR,   O(claude), 0, 0 },
 };
 #undef O
@@ -78,6 +81,8 @@ options_defaults(struct options *o)
 	o->cache_ratio_warn = 8;
 	o->cli_retries = 2;
 	o->breaker = 3;
+	o->lock_exit_code = status_exit(ST_LOCKED, 0);
+	o->ledger_max = INT64_C(64) << 20;
 }
 
 static int
@@ -217,7 +222,7 @@ set_opt(struct options *o, const struct opt_spec *s, const char *v,
 	case OK_SIZE:
 		if (size_parse(v, (int64_t *)(void *)base) == -1)
 			return bad(err, errlen, s->name, v,
-			    "want a size like 512M, 2G, 1.5G");
+			    "want a size like 512K, 64M, 1.5G, or 0 for off");
 		return 0;
 	}
 	return -1;
@@ -497,6 +502,9 @@ options_usage(FILE *fp)
 "  --expect-tool=NAME   fail with 48 unless NAME was called\n"
 "  --breaker=N          shared circuit breaker after N outages (3)\n"
 "  --max-memory=SIZE    kill the CLI's tree past SIZE of RSS, 50 (off)\n"
+"  --quiet-ok           nothing on stderr unless the run fails (cron mail)\n"
+"  --lock-exit-code=N   exit status when --lock is busy (75)\n"
+"  --ledger-max=SIZE    rotate the ledger past SIZE into .1-.3 (64M)\n"
 "  --claude=PATH        the real CLI\n"
 "Every option is also CLAUDEWRAP_NAME in the environment.\n"
 "Exit: 0 ok, 42 empty, 43 rate limited, 44 unavailable, 45 claude error,\n"

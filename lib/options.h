@@ -45,6 +45,9 @@ struct options {
 	size_t		 n_expect_tool;
 	int64_t		 breaker;
 	int64_t		 max_memory;		/* bytes, 0: off */
+	bool		 quiet_ok;		/* hold stderr unless the run fails */
+	int64_t		 lock_exit_code;	/* exit when --lock is busy */
+	int64_t		 ledger_max;		/* bytes; 0: never rotate */
 	const char	*claude;		/* --claude=PATH */
 	int		 cli_argc;		/* what the real CLI gets */
 	char	       **cli_argv;

@@ -3,9 +3,10 @@
  * events to a hook, a verdict out; no processes, and no I/O but reading
  * back the caller's spool and writing a result where it is told to.
  *
- * The shapes handled here are the ones in claude-cli-facts.md (section 2,
- * the stream-json table, section 4) and the order of judgement is the one
- * in design.md, "Payload". stream-json is read a line at a time through
+ * The shapes handled here are the CLI's outputs as observed
+ * (tests/e2e/cli-observations.md; tests/unit/test_payload.c holds each
+ * byte for byte), and the order of judgement is payload_judge's and
+ * classify's, first match wins. stream-json is read a line at a time through
  * one reused buffer, so memory stays flat however long the stream; only
  * the last result object is kept. A line too long for that buffer is
  * read back from the spool instead and reduced to what is judged (see
@@ -282,7 +283,7 @@ hit_your_limit(const char *s, size_t n, const char *key)
 }
 
 /*
- * Usage-limit forms of claude-cli-facts.md section 4, and the strings the
+ * Usage-limit forms the CLI prints (lib/retry.c lists them), and the strings the
  * 2.1.197 binary holds. Only ever applied to a text already known to be an
  * error, or to the start of one (cli_error_form).
  */
@@ -415,7 +416,7 @@ struct errsig {
 	const char	*kind;		/* "error" of the assistant event */
 };
 
-/* The class of an error, first match as in design.md. */
+/* The class of an error: the first rule that matches wins. */
 static enum outcome
 classify(const struct errsig *e)
 {

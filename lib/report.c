@@ -2,12 +2,16 @@
  * claudewrap-report: what the ledger says about past runs.
  *
  *   claudewrap-report [--ledger=PATH] [--state-dir=DIR] [--since=WHEN]
- *       [--tag=NAME] [--json | --prom[=FILE]] [- | --stdin]
+ *       [--tag=NAME] [--json | --prom[=FILE]] [LEDGER... | - | --stdin]
  *   claudewrap-report --which FILE
  *   claudewrap-report --explain RUN
+ *   claudewrap-report [--state-dir=DIR] --clear-cooldown
  *
- * The ledger is --ledger, else $CLAUDEWRAP_LEDGER, else ledger.jsonl in
- * --state-dir, $CLAUDEWRAP_STATE_DIR or the XDG state dir. With `-` (or
+ * The ledger is the files named as arguments, else --ledger, else
+ * $CLAUDEWRAP_LEDGER, else ledger.jsonl in --state-dir,
+ * $CLAUDEWRAP_STATE_DIR or the XDG state dir; each is read after its
+ * rotated copies (report_files.c). The failures, tags, sparklines and
+ * cooldown of the summary are report_view.c's. With `-` (or
  * --stdin) the summary reads claudewrap's stderr lines from stdin
  * instead (`claudewrap: ` then logfmt or JSON, or the syslog form
  * `claudewrap[PID]: `; bare ledger lines are taken too); every other
@@ -43,14 +47,17 @@
 #include "hash.h"
 #include "io.h"
 #include "ledger.h"
+#include "cooldown.h"
 #include "output.h"
+#include "report_rec.h"
+#include "report_view.h"
+#include "report_files.h"
 #include "status.h"
 #include "tree.h"
+#include "version.h"
 
 #define PROG		"claudewrap-report"
 #define LINE_MAX_BYTES	(1024 * 1024)	/* a longer line is unreadable */
-#define TIME_NONE	INT64_MIN
-#define NST		(ST__COUNT + 1)	/* the statuses, then "unknown" */
 #define LOW_OUTPUT	10		/* claudewrap's --low-output-tokens */
 #define LOST_SHOWN	20		/* the text report lists at most these */
 #define TX_MAX_ATT	64
@@ -60,9 +67,14 @@
 enum fmt { FMT_TEXT, FMT_JSON, FMT_PROM };
 
 struct ropts {
-	const char	*ledger;	/* the path read, unless from stdin */
+	const char	*ledger;	/* the (first) path read, unless stdin */
 	char		 ledger_buf[PATH_MAX];
+	const char *const *files;	/* ledgers named as arguments */
+	size_t		 nfiles;
 	const char	*state_dir;
+	char		 cd_dir[PATH_MAX];	/* whose cooldown; "": none */
+	bool		 clear_cooldown;
+	bool		 version;
 	bool		 from_stdin;
 	int64_t		 since_ms;	/* TIME_NONE: everything */
 	const char	*tag;
@@ -96,96 +108,6 @@ usage_error(FILE *err, const char *opt, const char *val)
 {
 	say(err, "%s: bad value '%s'", opt, val);
 	return status_exit(ST_USAGE, 0);
-}
-
-/* ---- records ---------------------------------------------------------- */
-
-static const char *
-rec_str(const cJSON *r, const char *key)
-{
-	if (r == NULL)
-		return NULL;
-	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, key));
-}
-
-/* A number, or a string that holds one: logfmt values are strings. */
-static bool
-rec_num(const cJSON *r, const char *key, double *v)
-{
-	const cJSON *it;
-	char *end;
-	double d;
-
-	if (r == NULL)
-		return false;
-	it = cJSON_GetObjectItemCaseSensitive(r, key);
-	if (cJSON_IsNumber(it)) {
-		*v = it->valuedouble;
-		return true;
-	}
-	if (!cJSON_IsString(it) || it->valuestring[0] == '\0')
-		return false;
-	errno = 0;
-	d = strtod(it->valuestring, &end);
-	if (*end != '\0' || errno != 0 || !isfinite(d))
-		return false;
-	*v = d;
-	return true;
-}
-
-static int64_t
-rec_int(const cJSON *r, const char *key, int64_t dflt)
-{
-	double d;
-
-	if (!rec_num(r, key, &d) || d < -9e18 || d > 9e18)
-		return dflt;
-	return (int64_t)d;
-}
-
-/* Epoch ms of the record: ts_ms, else ts parsed, else TIME_NONE. */
-static int64_t
-rec_time(const cJSON *r)
-{
-	const char *ts = rec_str(r, "ts");
-	int64_t ms = rec_int(r, "ts_ms", TIME_NONE);
-
-	if (ms == TIME_NONE && ts != NULL && ledger_parse_time(ts, &ms) == -1)
-		ms = TIME_NONE;
-	return ms;
-}
-
-static bool
-rec_is(const cJSON *r, const char *event)
-{
-	const char *ev = rec_str(r, "event");
-
-	return ev != NULL && strcmp(ev, event) == 0;
-}
-
-static int
-status_index(const char *word)
-{
-	if (word != NULL)
-		for (int i = 0; i < ST__COUNT; i++)
-			if (strcmp(status_word((enum status)i), word) == 0)
-				return i;
-	return ST__COUNT;
-}
-
-static const char *
-status_name(int i)
-{
-	return i < ST__COUNT ? status_word((enum status)i) : "unknown";
-}
-
-static void
-iso(int64_t ms, char buf[CLOCK_ISO_LEN])
-{
-	if (ms == TIME_NONE)
-		strlcpy(buf, "(no time)", CLOCK_ISO_LEN);
-	else
-		clock_iso(ms, buf);
 }
 
 /* ---- claudewrap's stderr lines ---------------------------------------- */
@@ -575,6 +497,7 @@ struct agg {
 	struct map	 tags;
 	struct sums	 total[NST];
 	int64_t		 running;	/* no done record, and still running */
+	struct rview	*view;		/* failures, tags, sparklines */
 	bool		 oom;
 };
 
@@ -673,7 +596,7 @@ static void
 agg_done(struct agg *a, const cJSON *rec, const char *id, int64_t t)
 {
 	const char *tag = rec_str(rec, "tag");
-	int st = status_index(rec_str(rec, "status"));
+	int st = rec_status_index(rec_str(rec, "status"));
 	struct run *r = id != NULL ? map_get(&a->runs, id) : NULL;
 	struct tagstat *ts;
 	struct day *d;
@@ -703,6 +626,7 @@ agg_done(struct agg *a, const cJSON *rec, const char *id, int64_t t)
 	sums_add(&ts->st[st], rec);
 	sums_add(&a->total[st], rec);
 	machine_add(ts, rec);
+	rview_done(a->view, rec, id, tag, st, t);
 	if (st == ST_OK && t != TIME_NONE && (!ts->have_ok ||
 	    t > ts->last_ok_ms)) {
 		ts->have_ok = true;
@@ -865,13 +789,16 @@ text_rows(const struct agg *a, struct map_ent **days, size_t *n)
 		for (int st = 0; st < NST; st++)
 			if (d->st[st].runs > 0)
 				row_fill(&rows[k++], days[i]->key,
-				    status_name(st), &d->st[st]);
+				    rec_status_name(st), &d->st[st]);
 	}
-	for (int st = 0; st < NST; st++)
-		if (a->total[st].runs > 0)
-			row_fill(&rows[k++], "total", status_name(st),
-			    &a->total[st]);
-	row_fill(&rows[k++], "total", "all", &all);
+	/* One day's totals would only repeat it. */
+	if (a->days.n > 1) {
+		for (int st = 0; st < NST; st++)
+			if (a->total[st].runs > 0)
+				row_fill(&rows[k++], "total",
+				    rec_status_name(st), &a->total[st]);
+		row_fill(&rows[k++], "total", "all", &all);
+	}
 	*n = k;
 	return rows;
 }
@@ -883,8 +810,10 @@ text_header(FILE *out, const struct ropts *o)
 
 	fprintf(out, "%s %s", o->from_stdin ? "log" : "ledger",
 	    o->from_stdin ? "(stdin)" : o->ledger);
+	if (!o->from_stdin && o->nfiles > 1)
+		fprintf(out, " and %zu more", o->nfiles - 1);
 	if (o->since_ms != TIME_NONE) {
-		iso(o->since_ms, since);
+		rec_iso(o->since_ms, since);
 		fprintf(out, "  since %s", since);
 	}
 	if (o->tag != NULL)
@@ -903,7 +832,7 @@ text_lost(FILE *out, struct map_ent **lost, size_t nlost)
 	fprintf(out, "\nlost (started, never finished): %zu\n", nlost);
 	for (size_t i = 0; i < nlost && i < LOST_SHOWN; i++) {
 		r = lost[i]->val;
-		iso(r->start_ms, ts);
+		rec_iso(r->start_ms, ts);
 		fprintf(out, "  %s  %s  %s\n", lost[i]->key, ts,
 		    r->tag != NULL ? r->tag : "-");
 	}
@@ -952,8 +881,13 @@ print_text(FILE *out, const struct agg *a, struct map_ent **days,
 	for (size_t i = 0; i < n; i++)
 		row_width(&rows[i], w);
 	text_header(out, a->o);
+	if (a->o->cd_dir[0] != '\0')
+		rview_cooldown_text(out, a->o->cd_dir, clock_real_ms());
 	fputc('\n', out);
-	row_print(out, &head, w);
+	if (n == 0)
+		fputs("no runs in the period\n", out);
+	else
+		row_print(out, &head, w);
 	for (size_t i = 0; i < n; i++) {
 		/* A blank line sets the totals apart. */
 		if (i > 0 && strcmp(rows[i].cell[0], "total") == 0 &&
@@ -961,6 +895,7 @@ print_text(FILE *out, const struct agg *a, struct map_ent **days,
 			fputc('\n', out);
 		row_print(out, &rows[i], w);
 	}
+	rview_text(out, a->view, rview_utf8_locale());
 	text_lost(out, lost, nlost);
 	text_machine(out, a);
 	if (a->running > 0)
@@ -1001,7 +936,7 @@ json_days(struct map_ent **days)
 			    (o = cJSON_CreateObject()) == NULL)
 				continue;
 			cJSON_AddStringToObject(o, "day", days[i]->key);
-			cJSON_AddStringToObject(o, "status", status_name(st));
+			cJSON_AddStringToObject(o, "status", rec_status_name(st));
 			cJSON_AddItemToArray(arr, json_sums(o, &d->st[st]));
 		}
 	}
@@ -1021,7 +956,7 @@ json_lost(struct map_ent **lost, size_t nlost)
 		r = lost[i]->val;
 		cJSON_AddStringToObject(o, "run", lost[i]->key);
 		if (r->start_ms != TIME_NONE) {
-			iso(r->start_ms, ts);
+			rec_iso(r->start_ms, ts);
 			cJSON_AddStringToObject(o, "start", ts);
 		}
 		if (r->tag != NULL)
@@ -1044,7 +979,7 @@ json_totals(const struct agg *a, size_t nlost)
 
 	for (int st = 0; st < NST; st++)
 		if (a->total[st].runs > 0)
-			cJSON_AddNumberToObject(by, status_name(st),
+			cJSON_AddNumberToObject(by, rec_status_name(st),
 			    (double)a->total[st].runs);
 	cJSON_AddNumberToObject(t, "lost", (double)nlost);
 	cJSON_AddNumberToObject(t, "running", (double)a->running);
@@ -1063,7 +998,7 @@ print_json(FILE *out, const struct agg *a, struct map_ent **days,
 	cJSON_AddStringToObject(j, "source", a->o->from_stdin ? "-" :
 	    a->o->ledger);
 	if (a->o->since_ms != TIME_NONE) {
-		iso(a->o->since_ms, since);
+		rec_iso(a->o->since_ms, since);
 		cJSON_AddStringToObject(j, "since", since);
 	}
 	if (a->o->tag != NULL)
@@ -1071,6 +1006,9 @@ print_json(FILE *out, const struct agg *a, struct map_ent **days,
 	cJSON_AddItemToObject(j, "days", json_days(days));
 	cJSON_AddItemToObject(j, "totals", json_totals(a, nlost));
 	cJSON_AddItemToObject(j, "lost", json_lost(lost, nlost));
+	rview_json(j, a->view);
+	if (a->o->cd_dir[0] != '\0')
+		rview_cooldown_json(j, a->o->cd_dir, clock_real_ms());
 	cJSON_AddNumberToObject(j, "unreadable", (double)ss->unreadable);
 	s = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
@@ -1128,7 +1066,7 @@ prom_runs(FILE *out, struct map_ent **tags)
 				continue;
 			prom_tag(out, "claudewrap_runs_total", tags[i]->key);
 			fprintf(out, ",status=\"%s\"} %" PRId64 "\n",
-			    status_name(st), ts->st[st].runs);
+			    rec_status_name(st), ts->st[st].runs);
 		}
 	}
 }
@@ -1294,7 +1232,7 @@ summary_print(const struct ropts *o, struct agg *a,
 	int rc = 0;
 
 	lost = agg_lost(a, &nlost);
-	if (days == NULL || lost == NULL || a->oom) {
+	if (days == NULL || lost == NULL || a->oom || !rview_ok(a->view)) {
 		say(io->err, "%s", strerror(ENOMEM));
 		rc = EXIT_FAILURE;
 	} else if (o->fmt == FMT_PROM && o->prom_file != NULL)
@@ -1319,6 +1257,10 @@ summary(const struct ropts *o, FILE *f, struct rio *io)
 	struct scan_stats ss = { 0 };
 	int rc;
 
+	if ((a.view = rview_new(clock_real_ms())) == NULL) {
+		say(io->err, "%s", strerror(errno));
+		return EXIT_FAILURE;
+	}
 	if (scan(f, o->from_stdin, agg_visit, &a, &ss) == -1) {
 		say(io->err, "%s: %s", o->from_stdin ? "stdin" : o->ledger,
 		    strerror(errno));
@@ -1328,6 +1270,7 @@ summary(const struct ropts *o, FILE *f, struct rio *io)
 	map_free(&a.runs, run_free);
 	map_free(&a.days, NULL);
 	map_free(&a.tags, NULL);
+	rview_free(a.view);
 	return rc;
 }
 
@@ -1433,7 +1376,7 @@ which_found(FILE *out, const char *file, const cJSON *rec, bool here,
 		fprintf(out, "%s: these bytes were written by run %s to %s\n",
 		    file, rec_str(rec, "run") ? rec_str(rec, "run") : "-",
 		    rec_str(o, "path"));
-	iso(t, ts);
+	rec_iso(t, ts);
 	age(t, ago, sizeof(ago));
 	snprintf(buf, sizeof(buf), "%s (%s)", ts, ago);
 	field(out, "time", buf);
@@ -1450,7 +1393,7 @@ which_found(FILE *out, const char *file, const cJSON *rec, bool here,
 	/* The design's fifth lie: an earlier run's artifact read as new. */
 	if (here && path_last != NULL && path_last != rec &&
 	    rec_time(path_last) > t) {
-		iso(rec_time(path_last), ts);
+		rec_iso(rec_time(path_last), ts);
 		fprintf(out, "note: run %s wrote other content to this path "
 		    "later, at %s: this file is older than that\n",
 		    rec_str(path_last, "run"), ts);
@@ -1471,7 +1414,7 @@ which_none(FILE *out, const char *file, const struct which *w,
 		    "either\n", file);
 		return;
 	}
-	iso(rec_time(w->path_last), ts);
+	rec_iso(rec_time(w->path_last), ts);
 	age(rec_time(w->path_last), ago, sizeof(ago));
 	sha = rec_str(cJSON_GetObjectItemCaseSensitive(w->path_last,
 	    "output"), "sha256");
@@ -1810,7 +1753,7 @@ q_call(FILE *out, const struct explain *x, const struct tx *tx)
 	else
 		q_begin(out, 1, "yes —");
 	if (x->start != NULL) {
-		iso(rec_time(x->start), ts);
+		rec_iso(rec_time(x->start), ts);
 		fprintf(out, " start record at %s", ts);
 	} else
 		fprintf(out, " no start record");
@@ -1920,7 +1863,7 @@ q_lost(FILE *out, const struct explain *x, const struct tx *tx)
 
 	q_begin(out, 3, running ? "not yet — the run is still running: " :
 	    "no — the run never finished (lost): last known: ");
-	iso(rec_time(x->start), ts);
+	rec_iso(rec_time(x->start), ts);
 	fprintf(out, "start at %s, pid %" PRId64 " on %s", ts,
 	    rec_int(x->start, "pid", -1), rec_str(x->start, "host") ?
 	    rec_str(x->start, "host") : "?");
@@ -2040,7 +1983,7 @@ q_whose(FILE *out, FILE *ledger, const char *path, const struct ondisk *d)
 		    "since by something else");
 	else {
 		const cJSON *r = w.here != NULL ? w.here : w.elsewhere;
-		iso(rec_time(r), ts);
+		rec_iso(rec_time(r), ts);
 		fprintf(out, "; those bytes were written by run %s at %s",
 		    rec_str(r, "run") ? rec_str(r, "run") : "?", ts);
 	}
@@ -2087,7 +2030,7 @@ explain_head(FILE *out, const struct explain *x)
 	const cJSON *r = x->start != NULL ? x->start : x->done;
 	char ts[CLOCK_ISO_LEN];
 
-	iso(rec_time(r), ts);
+	rec_iso(rec_time(r), ts);
 	fprintf(out, "run %s  tag %s  %s %s  host %s  pid %" PRId64
 	    "  prompt %s (%" PRId64 " bytes)\n", x->ids[0],
 	    rec_str(r, "tag") ? rec_str(r, "tag") : "-",
@@ -2152,12 +2095,16 @@ usage(FILE *out)
 {
 	fputs("usage: " PROG " [--ledger=PATH] [--state-dir=DIR] "
 	    "[--since=WHEN] [--tag=NAME]\n"
-	    "           [--json | --prom[=FILE]] [- | --stdin]\n"
+	    "           [--json | --prom[=FILE]] [LEDGER... | - | --stdin]\n"
 	    "       " PROG " --which FILE\n"
 	    "       " PROG " --explain RUN\n"
+	    "       " PROG " --clear-cooldown [--state-dir=DIR]\n"
 	    "\n"
-	    "  --since=WHEN   2026-11-20, 2026-11-20T10:00:00Z, or back from "
-	    "now: 90m, 24h, 7d\n"
+	    "  LEDGER...      ledger files to read (each with its rotated "
+	    ".1-.3)\n"
+	    "  --since=WHEN   today, yesterday (UTC), 2026-11-20, "
+	    "2026-11-20T10:00:00Z,\n"
+	    "                 or back from now: 90m, 24h, 7d\n"
 	    "  -, --stdin     read claudewrap's stderr lines instead of the "
 	    "ledger\n"
 	    "  --prom=FILE    write Prometheus text to FILE atomically\n"
@@ -2165,15 +2112,22 @@ usage(FILE *out)
 	    "  --explain RUN  the five questions of the debugging loop for "
 	    "RUN\n"
 	    "                 (a run id, or at least 8 of its first "
-	    "characters)\n", out);
+	    "characters)\n"
+	    "  --clear-cooldown  end the shared cooldown or breaker by hand\n"
+	    "  --version      print the version\n", out);
 }
 
 /* --since: an ISO date or time, or a duration back from now. */
 static int
 parse_since(const char *v, int64_t *ms)
 {
-	int64_t d;
+	int64_t d, day = INT64_C(86400) * 1000;
 
+	if (strcmp(v, "today") == 0 || strcmp(v, "yesterday") == 0) {
+		/* Midnight UTC: the report's days are UTC days. */
+		*ms = clock_real_ms() / day * day - (v[0] == 'y' ? day : 0);
+		return 0;
+	}
 	if (ledger_parse_time(v, ms) == 0)
 		return 0;
 	if (duration_parse(v, &d) == -1 || d == 0)
@@ -2193,6 +2147,8 @@ static const struct option longopts[] = {
 	{ "which",	required_argument,	NULL, 'w' },
 	{ "explain",	required_argument,	NULL, 'e' },
 	{ "help",	no_argument,		NULL, 'h' },
+	{ "version",	no_argument,		NULL, 'V' },
+	{ "clear-cooldown", no_argument,	NULL, 'C' },
 	{ NULL,		0,			NULL, 0 },
 };
 
@@ -2220,6 +2176,12 @@ take_opt(struct ropts *o, int c, const char *arg, FILE *err)
 		break;
 	case 'h':
 		o->help = true;
+		break;
+	case 'V':
+		o->version = true;
+		break;
+	case 'C':
+		o->clear_cooldown = true;
 		break;
 	case 's':
 		if (parse_since(arg, &o->since_ms) == -1)
@@ -2252,6 +2214,11 @@ check_opts(const struct ropts *o, bool json, bool prom, FILE *err)
 	}
 	if (o->which != NULL && o->explain != NULL) {
 		say(err, "--which and --explain exclude each other");
+		return status_exit(ST_USAGE, 0);
+	}
+	if (o->nfiles > 0 && (o->from_stdin || o->ledger != NULL)) {
+		say(err, "ledger files as arguments exclude %s",
+		    o->from_stdin ? "stdin" : "--ledger");
 		return status_exit(ST_USAGE, 0);
 	}
 	if (o->from_stdin && (o->which != NULL || o->explain != NULL)) {
@@ -2294,12 +2261,18 @@ parse_opts(struct ropts *o, int argc, char **argv, FILE *err)
 		if ((rc = take_opt(o, c, optarg, err)) != 0)
 			return rc;
 	}
-	for (; optind < argc; optind++) {
-		if (strcmp(argv[optind], "-") != 0) {
-			say(err, "unexpected argument '%s'", argv[optind]);
-			return status_exit(ST_USAGE, 0);
-		}
+	/* Ledger files, as `last -f` takes one; `-` is stdin. */
+	if (optind < argc && strcmp(argv[optind], "-") == 0 &&
+	    optind + 1 == argc)
 		o->from_stdin = true;
+	else if (optind < argc) {
+		o->files = (const char *const *)argv + optind;
+		o->nfiles = (size_t)(argc - optind);
+		for (size_t i = 0; i < o->nfiles; i++)
+			if (strcmp(o->files[i], "-") == 0 || *o->files[i] == '\0') {
+				say(err, "unexpected argument '%s'", o->files[i]);
+				return status_exit(ST_USAGE, 0);
+			}
 	}
 	return check_opts(o, json, prom, err);
 }
@@ -2312,6 +2285,10 @@ resolve_ledger(struct ropts *o, FILE *err)
 	const char *dir = o->state_dir;
 	char sd[PATH_MAX];
 
+	if (o->nfiles > 0) {
+		o->ledger = o->files[0];
+		return 0;
+	}
 	if (o->ledger == NULL && env != NULL && *env != '\0')
 		o->ledger = env;
 	if (o->ledger != NULL) {
@@ -2334,26 +2311,89 @@ resolve_ledger(struct ropts *o, FILE *err)
 	return 0;
 }
 
+/*
+ * Whose cooldown the report shows: --state-dir or $CLAUDEWRAP_STATE_DIR,
+ * else the directory of the (first) ledger read, which is the state
+ * dir unless --ledger put it elsewhere; none for stdin alone.
+ */
+static void
+cooldown_dir(struct ropts *o)
+{
+	const char *dir = o->state_dir, *slash;
+
+	if (dir == NULL && (dir = getenv("CLAUDEWRAP_STATE_DIR")) != NULL &&
+	    *dir == '\0')
+		dir = NULL;
+	if (dir != NULL) {
+		strlcpy(o->cd_dir, dir, sizeof(o->cd_dir));
+		return;
+	}
+	if (o->from_stdin || o->ledger == NULL)
+		return;
+	if ((slash = strrchr(o->ledger, '/')) == NULL)
+		strlcpy(o->cd_dir, ".", sizeof(o->cd_dir));
+	else
+		snprintf(o->cd_dir, sizeof(o->cd_dir), "%.*s",
+		    slash == o->ledger ? 1 : (int)(slash - o->ledger), o->ledger);
+}
+
+/* --clear-cooldown: says what it ended, on stdout. */
+static int
+clear_cooldown(struct ropts *o, struct rio *io)
+{
+	char sd[PATH_MAX];
+	int rc;
+
+	if (o->state_dir == NULL && getenv("CLAUDEWRAP_STATE_DIR") == NULL &&
+	    ledger_state_dir(NULL, sd, sizeof(sd)) == 0)
+		o->state_dir = sd;
+	cooldown_dir(o);
+	if (o->cd_dir[0] == '\0') {
+		say(io->err, "state dir: %s", strerror(ENOENT));
+		return EXIT_FAILURE;
+	}
+	rview_cooldown_text(io->out, o->cd_dir, clock_real_ms());
+	if ((rc = cooldown_clear(o->cd_dir, clock_real_ms())) == -1) {
+		say(io->err, "%s: %s", o->cd_dir, strerror(errno));
+		return EXIT_FAILURE;
+	}
+	fprintf(io->out, rc == 1 ? "cleared: runs of %s no longer wait\n" :
+	    "nothing to clear in %s\n", o->cd_dir);
+	return EXIT_SUCCESS;
+}
+
 int
 report_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 {
 	struct rio io = { out, err };
 	struct ropts o;
+	const char *bad;
 	FILE *f;
 	int rc;
 
 	if ((rc = parse_opts(&o, argc, argv, err)) != 0)
 		return rc;
-	if (o.help) {
-		usage(out);
+	if (o.help || o.version) {
+		if (o.help)
+			usage(out);
+		else
+			fprintf(out, PROG " %s\n", CLAUDEWRAP_VERSION);
 		return EXIT_SUCCESS;
 	}
+	if (o.clear_cooldown)
+		return clear_cooldown(&o, &io);
+	cooldown_dir(&o);
 	if (o.from_stdin)
 		return summary(&o, in, &io);
 	if ((rc = resolve_ledger(&o, err)) != 0)
 		return rc;
-	if ((f = io_fopen_read(o.ledger)) == NULL) {
-		say(err, "%s: %s", o.ledger, io_strerror(errno));
+	if (o.cd_dir[0] == '\0')
+		cooldown_dir(&o);
+	f = rfiles_open(o.nfiles > 0 ? o.files : (const char *const *)&o.ledger,
+	    o.nfiles > 0 ? o.nfiles : 1, &bad);
+	if (f == NULL) {
+		say(err, "%s: %s", bad != NULL ? bad : o.ledger,
+		    io_strerror(errno));
 		return EXIT_FAILURE;
 	}
 	if (o.which != NULL)

@@ -2,7 +2,7 @@
  * Retry arithmetic: the backoff window, the jittered wait drawn from it,
  * and the reset time named in a CLI message.
  *
- * The reset forms are those of claude-cli-facts.md section 4:
+ * The reset forms are those the CLI prints:
  *
  *	Claude AI usage limit reached|1753441200
  *	You've hit your session limit · resets 10:16am (UTC)

@@ -18,8 +18,8 @@ int64_t	retry_window(int64_t backoff_ms, int64_t cap_ms, int done);
 /* A wait drawn uniformly from [w/2, w]. */
 int64_t	retry_draw(int64_t w_ms);
 /*
- * The reset time named in a CLI message (every form in
- * claude-cli-facts.md section 4), as epoch seconds; 0 when found,
+ * The reset time named in a CLI message (every form listed at the
+ * top of retry.c), as epoch seconds; 0 when found,
  * -1 when the text names none. A time without a date is its next
  * occurrence, but one that passed less than 60 s ago is today's: the
  * CLI prints minutes only.

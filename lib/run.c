@@ -30,6 +30,7 @@
 #include "output.h"
 #include "redact.h"
 #include "retry.h"
+#include "rotate.h"
 #include "spawn.h"
 #include "spool.h"
 #include "status.h"
@@ -700,6 +701,8 @@ deliver(struct run *r)
 {
 	struct fill_ctx ctx = { r };
 
+	/* Stdout may be the terminal the status line is on. */
+	log_status(r->lg, NULL);
 	if (r->o->output == NULL) {
 		if (deliver_fd(&r->res, &r->ca, r->o->passthrough,
 		    STDOUT_FILENO) == -1)
@@ -1006,7 +1009,7 @@ ledger_write(struct run *r, cJSON *rec)
 /*
  * The start record is written before the CLI starts but synced once it
  * runs, so that the disk's wait overlaps the CLI's start-up instead of
- * adding to the run (design.md, Budgets). It is synced before anything
+ * adding to the run (BENCHMARKS.md, budgets). It is synced before anything
  * that can wait (a lock, a cooldown) as well, and the CLI takes far
  * longer to reach the API than the fsync takes.
  */
@@ -1047,6 +1050,15 @@ add_names(cJSON *obj, const char *key, char *const *names, int n)
 		cJSON_AddItemToArray(arr, cJSON_CreateString(names[i]));
 }
 
+/* The exit status: the table's, but --lock-exit-code for a busy lock. */
+static int
+run_exit(const struct run *r)
+{
+	if (r->st == ST_LOCKED)
+		return (int)r->o->lock_exit_code;
+	return status_exit(r->st, r->sig);
+}
+
 /* What the done line and the done record share, beyond the basics. */
 static void
 add_outcome(struct run *r, cJSON *obj)
@@ -1055,7 +1067,8 @@ add_outcome(struct run *r, cJSON *obj)
 	cJSON *out;
 
 	log_str(obj, "status", status_word(r->st));
-	log_int(obj, "exit", status_exit(r->st, r->sig));
+	log_int(obj, "exit", run_exit(r));
+	cJSON_AddBoolToObject(obj, "transient", status_transient(r->st));
 	log_int(obj, "attempts", r->attempts);
 	log_int(obj, "duration_ms", clock_mono_ms() - r->t0);
 	if (r->have_res)
@@ -1220,6 +1233,8 @@ prepare(struct run *r)
 	if (r->tr != NULL)
 		fix_mode(r, -1, transcript_path(r->tr));
 	log_start(r);
+	if (r->ledger[0] != '\0' && rotate_ledger(r->ledger, o->ledger_max) == -1)
+		ledger_warn(r);
 	ledger_start(r);
 	beat(r, HB_STARTING, 0);
 	if (o->lock != NULL)
@@ -1227,20 +1242,23 @@ prepare(struct run *r)
 	return take_lock(r);
 }
 
+/* A failed job is an error whether or not a retry may mend it. */
 static enum log_level
-done_level(enum status st)
+done_level(const struct run *r)
 {
-	if (st == ST_OK)
-		return LV_INFO;
-	return status_transient(st) ? LV_WARN : LV_ERROR;
+	if (run_exit(r) != 0)
+		return LV_ERROR;
+	return r->st == ST_OK ? LV_INFO : LV_WARN;
 }
 
 static void
 log_done(struct run *r)
 {
-	cJSON *ev = log_begin(r->lg, done_level(r->st), "done");
+	cJSON *ev = log_begin(r->lg, done_level(r), "done");
 
 	add_outcome(r, ev);
+	/* Flat output_path= and output_sha256=, not JSON inside logfmt. */
+	log_flatten(ev, "output");
 	log_str(ev, "transcript", transcript_name(r));
 	log_end(r->lg, ev);
 }
@@ -1350,7 +1368,7 @@ run_main(const struct options *o, struct log *lg)
 		ledger_write(&r, rec);
 	}
 	beat(&r, HB_DONE, 0);
-	end.exit = status_exit(r.st, r.sig);
+	end.exit = run_exit(&r);
 	end.sig = r.st == ST_SIGNAL ? r.sig : 0;
 	cleanup(&r);
 	return end;
@@ -1364,6 +1382,7 @@ run_usage_error(struct log *lg, const char *msg)
 
 	log_str(ev, "status", status_word(ST_USAGE));
 	log_int(ev, "exit", end.exit);
+	cJSON_AddFalseToObject(ev, "transient");
 	log_int(ev, "attempts", 0);
 	log_int(ev, "duration_ms", 0);
 	log_str(ev, "detail", msg);
@@ -1403,6 +1422,7 @@ run_exec_direct(const struct options *o, struct log *lg)
 	log_str(ev, "status", status_word(end.exit == 127 ? ST_NOT_FOUND :
 	    ST_NOT_EXECUTABLE));
 	log_int(ev, "exit", end.exit);
+	cJSON_AddFalseToObject(ev, "transient");
 	log_int(ev, "attempts", 0);
 	log_int(ev, "duration_ms", clock_mono_ms() - t0);
 	log_str(ev, "detail", why);

@@ -63,7 +63,7 @@ spawn_cli(const struct spawn_req *rq, int *err)
 	/*
 	 * vfork, not fork: the child shares our memory until it execs,
 	 * so no page tables are copied and no copy-on-write faults follow,
-	 * about a millisecond per run (design.md, Budgets). child_exec only
+	 * about a millisecond per run (BENCHMARKS.md, budgets). child_exec only
 	 * reads rq and makes system calls, never returns, and no signal
 	 * handler can run in it (ours are all default, ignored or read from
 	 * a signalfd), which is what makes vfork safe here.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# make bench: claudewrap (the release build) against the budgets of
-# design.md, "Budgets", measured side by side on this machine in one run:
+# make bench: claudewrap (the release build) against the budgets in
+# BENCHMARKS.md, measured side by side on this machine in one run:
 #
 #  (a) wall time of `claudewrap --claude=FAKE -p hi` against the same fake
 #      run directly, under `timeout 60`, and under the usual Python wrapper
@@ -40,7 +40,7 @@ BIGLINE_TOTAL=$((256 << 20))
 
 die() { echo "bench: $*" >&2; exit 2; }
 
-command -v hyperfine > /dev/null || die "hyperfine is missing (apt-get install hyperfine)"
+command -v hyperfine > /dev/null || die "hyperfine is missing (make bench installs it: scripts/deps.sh bench)"
 command -v python3 > /dev/null || die "python3 is missing"
 # The interpreter itself: a pyenv shim is a bash script, whose start-up
 # would be charged to the Python wrapper.

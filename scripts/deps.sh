@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages claudewrap needs to build and test, when
 # they are missing. As root it runs apt-get; otherwise it says what to run.
+# Extra needs by name: `deps.sh bench` (hyperfine, for make bench),
+# `deps.sh man` (mandoc, for make lint-man).
 set -eu
 
 need=""
@@ -21,6 +23,13 @@ command -v python3 >/dev/null 2>&1 || need="$need python3"
 command -v script >/dev/null 2>&1 || need="$need bsdutils"
 command -v node >/dev/null 2>&1 || need="$need nodejs"
 command -v npm >/dev/null 2>&1 || need="$need npm"
+for extra in "$@"; do
+	case $extra in
+	bench) command -v hyperfine >/dev/null 2>&1 || need="$need hyperfine" ;;
+	man) command -v mandoc >/dev/null 2>&1 || need="$need mandoc" ;;
+	*) echo "deps: unknown need '$extra'" >&2; exit 2 ;;
+	esac
+done
 
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then

@@ -337,6 +337,12 @@ t_life_suite() {
 	CLAUDEWRAP=$CLAUDEWRAP FAKE=$FAKE "$ROOT/tests/integ/t_life.sh"
 }
 
+# Cron mail and CI (--quiet-ok, GitHub Actions, --lock-exit-code, JSON
+# lines, rotation), counted here as one test.
+t_ci_suite() {
+	CLAUDEWRAP=$CLAUDEWRAP FAKE=$FAKE "$ROOT/tests/integ/t_ci.sh"
+}
+
 # Faults around claudewrap (EPIPE, a full spool, few descriptors, a
 # stopped or deaf CLI, clock jumps, bad input), counted here as one test.
 t_faults_suite() {

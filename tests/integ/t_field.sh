@@ -313,7 +313,7 @@ t_field_small() {
 	    return 1
 	grep -q 'duration_ms=' e3 || return 1
 	returns_ 125 cw --timeout=x --log-format=json -p hi 2> e4 || return 1
-	python3 -c 'import json,sys; d=json.loads(sys.stdin.read().split("claudewrap: ",1)[1]); assert d["event"]=="done" and "--timeout" in d["detail"]' < e4 ||
+	python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); assert d["event"]=="done" and "--timeout" in d["detail"]' < e4 ||
 	    return 1
 	returns_ 125 cw --allow-empty= -p hi 2> e5 || return 1
 	grep -q -- '--allow-empty' e5

@@ -159,9 +159,9 @@ except ValueError as e:
 	    2> err2 || return 1
 	py '
 for l in open(sys.argv[1]).read().splitlines():
-    if l.startswith("claudewrap: "):
+    if l.startswith("{"):
         try:
-            loads(l[12:])
+            loads(l)
         except ValueError as e:
             sys.exit("    json done line: %s" % e)' err2
 }
@@ -186,8 +186,8 @@ except ValueError as e:	# UnicodeDecodeError is one
 	py '
 try:
     for l in open(sys.argv[1], "rb").read().decode().splitlines():
-        if l.startswith("claudewrap: "):
-            loads(l[12:])
+        if l.startswith("{"):
+            loads(l)
 except ValueError as e:
     sys.exit("    json log: %s" % e)' err2
 }
@@ -423,7 +423,7 @@ t_life_output() {
 	[ ! -s out ] && cmp -s direct.json o.json || return 1
 	# The records carry what the file holds.
 	sha=$(sha256sum o.txt | cut -c1-64)
-	grep -q "output=.*\\\\\"sha256\\\\\":\\\\\"$sha\\\\\"" err ||
+	grep -q " output_path=$PWD/o.txt output_size=$(stat -c %s o.txt) output_sha256=$sha" err ||
 	    { echo "    no sha256 $sha on the done line"; return 1; }
 	done_record state/ledger.jsonl "$(field run err)" > rec || return 1
 	py '
@@ -451,9 +451,11 @@ t_life_log_json() {
 	py '
 n = 0
 for l in open(sys.argv[1]).read().splitlines():
-    if not l.startswith("claudewrap: "):
+    # Bare objects, no prefix: what jq reads.
+    assert not l.startswith("claudewrap: "), l
+    if not l.startswith("{"):
         continue
-    e = loads(l[len("claudewrap: "):])
+    e = loads(l)
     n += 1
     for k in ("ts", "level", "run", "event"):
         assert k in e, (k, e)
@@ -477,8 +479,7 @@ t_life_log_quiet() {
 	[ "$(grep -c '^claudewrap: ' err1)" -eq 1 ] && [ "$(done_lines err1)" -eq 1 ] ||
 	    { cat err1; return 1; }
 	returns_ 0 cw --quiet --log-format=json -p hi > out 2> err2 || return 1
-	[ "$(grep -c '^claudewrap: ' err2)" -eq 1 ] &&
-	    grep -q '"event":"done"' err2
+	[ "$(grep -c '^{"' err2)" -eq 1 ] && grep -q '^{.*"event":"done"' err2
 }
 
 t_life_log_tag() {

@@ -79,7 +79,182 @@ t_report_since() {
 	fixture
 	returns_ 0 "$REPORT" --ledger=ledger.jsonl --since=2026-11-22 > out ||
 	    return 1
-	has_line out "total all 1 7 3 0.0005" && ! grep -q 2026-11-21 out
+	# One day: no totals block repeating it.
+	has_line out "2026-11-22 ok 1 7 3 0.0005" && ! grep -q 2026-11-21 out &&
+	    ! grep -q '^total' out
+}
+
+# today and yesterday are UTC days, as the report's.
+t_report_since_today() {
+	python3 - <<-'PY' > ledger.jsonl
+	import json, time
+	day = 86400000
+	mid = int(time.time() * 1000) // day * day
+	for i, t in enumerate((mid - 2 * day + 1000, mid - day + 1000, mid + 1000)):
+	    print(json.dumps({"event": "done", "run": "r%d" % i, "ts_ms": t,
+	        "status": "ok", "input_tokens": 10 ** i}))
+	PY
+	returns_ 0 "$REPORT" --since=today ledger.jsonl > out || return 1
+	grep -q ' 1  *100  ' out && ! grep -q '^total' out || { cat out; return 1; }
+	returns_ 0 "$REPORT" --since=yesterday ledger.jsonl > out || return 1
+	has_line out "total all 2 110 0 0.0000"
+}
+
+t_report_version() {
+	returns_ 0 "$REPORT" --version > out || return 1
+	grep -qx 'claudewrap-report [0-9][0-9.]*' out
+}
+
+# Ledger files as arguments, as `last -f` takes one, rotated copies
+# included: one history however it is cut.
+t_report_files_as_arguments() {
+	fixture
+	returns_ 0 "$REPORT" --ledger=ledger.jsonl > want || return 1
+	returns_ 0 "$REPORT" ledger.jsonl > out || return 1
+	diff want out || return 1
+	# Rotated: the first four lines in .1 (no final newline: the seam
+	# must not glue two records), the rest in the live file.
+	head -n 4 ledger.jsonl | head -c -1 > rot.jsonl.1
+	tail -n +5 ledger.jsonl > rot.jsonl
+	returns_ 0 "$REPORT" rot.jsonl > out || return 1
+	has_line out "total all 3 112 53 0.0105" &&
+	    has_line out "unreadable lines skipped: 1" || return 1
+	# Two files named, and a file that is missing: 1, named.
+	head -n 4 ledger.jsonl > a.jsonl
+	tail -n +5 ledger.jsonl > b.jsonl
+	returns_ 0 "$REPORT" a.jsonl b.jsonl > out || return 1
+	has_line out "ledger a.jsonl and 1 more" &&
+	    has_line out "total all 3 112 53 0.0105" || return 1
+	returns_ 1 "$REPORT" a.jsonl nope.jsonl 2> err || return 1
+	[ "$(cat err)" = "claudewrap-report: nope.jsonl: No such file or directory" ] ||
+	    return 1
+	returns_ 125 "$REPORT" --ledger=a.jsonl b.jsonl 2> err
+}
+
+# The morning's questions: what failed, and how each job is doing.
+t_report_failures_and_tags() {
+	fixture
+	returns_ 0 "$REPORT" ledger.jsonl > out || return 1
+	has_line out "failed runs: 1" &&
+	    has_line out " 2026-11-21 09:00:30 a2a2a2a2 nightly rate_limited" &&
+	    has_line out " tag runs failed last ok last failure p50 p95 cost_usd" &&
+	    has_line out " nightly 2 1 2026-11-21 08:01:00 2026-11-21 09:00:30 1m00s 1m00s 0.0100" &&
+	    has_line out " - 1 0 2026-11-22 10:00:00 - - - 0.0005" || return 1
+	returns_ 0 "$REPORT" --json ledger.jsonl > out.json || return 1
+	python3 - "$A2" out.json <<-'PY'
+	import json, sys
+	j = json.load(open(sys.argv[2]))
+	f = j["failures"]
+	assert [x["run"] for x in f] == [sys.argv[1]], f
+	assert f[0]["status"] == "rate_limited" and f[0]["exit"] == 43, f
+	assert f[0]["ts"] == "2026-11-21T09:00:30.000Z", f
+	t = {x["tag"]: x for x in j["tags"]}
+	n = t["nightly"]
+	assert (n["runs"], n["failures"], n["p50_ms"], n["p95_ms"]) == 	    (2, 1, 60000, 60000), n
+	assert n["last_ok"] == "2026-11-21T08:01:00.000Z", n
+	assert n["last_failure"] == "2026-11-21T09:00:30.000Z", n
+	assert abs(n["cost_usd"] - 0.01) < 1e-9, n
+	assert t[""]["last_failure"] is None, t
+	PY
+}
+
+# p50 and p95 over many runs, by nearest rank.
+t_report_tag_percentiles() {
+	python3 - <<-'PY' > ledger.jsonl
+	import json
+	for i in range(1, 101):
+	    print(json.dumps({"event": "done", "run": "r%d" % i,
+	        "ts": "2026-11-20T10:%02d:00Z" % (i % 60), "tag": "t",
+	        "status": "ok", "exit": 0, "duration_ms": i * 1000}))
+	PY
+	returns_ 0 "$REPORT" ledger.jsonl > out || return 1
+	grep -q '^  t  *100  *0 .* 50\.0s  *1m35s ' out || { cat out; return 1; }
+}
+
+# 14 days of 3 to 8 good runs, and one day of 400 empty answers: the
+# spike is the one full block of its line.
+t_report_sparklines() {
+	python3 - <<-'PY' > ledger.jsonl
+	import json, time
+	day = 86400000
+	mid = int(time.time() * 1000) // day * day
+	n = 0
+	for k in range(14):
+	    t = mid - (13 - k) * day + 60000
+	    for i in range(3 + k % 6):
+	        n += 1
+	        print(json.dumps({"event": "done", "run": "r%d" % n,
+	            "ts_ms": t, "status": "ok", "exit": 0}))
+	    if k == 8:
+	        for i in range(400):
+	            n += 1
+	            print(json.dumps({"event": "done", "run": "r%d" % n,
+	                "ts_ms": t, "status": "empty_payload", "exit": 42}))
+	PY
+	# Expected: each day ceil(5 * count / max) of the five blocks.
+	expect() {
+		python3 - "$1" <<-'PY'
+		import math, sys
+		blocks = sys.argv[1].split(",")
+		ok = [3 + k % 6 for k in range(14)]
+		empty = [400 if k == 8 else 0 for k in range(14)]
+		for name, row in (("ok", ok), ("empty_payload", empty)):
+		    m = max(row)
+		    s = "".join(blocks[math.ceil(5 * c / m) - 1] if c else " "
+		        for c in row)
+		    print("  %-13s |%s|  %d runs, at most %d a day" %
+		        (name, s, sum(row), m))
+		PY
+	}
+	LC_ALL=C.UTF-8 returns_ 0 "$REPORT" ledger.jsonl > out || return 1
+	expect '▁,▂,▃,▅,▇' > want
+	grep -qxF -f want out && [ "$(grep -cxF -f want out)" -eq 2 ] ||
+	    { cat want out; return 1; }
+	LC_ALL=C LANG='' returns_ 0 "$REPORT" ledger.jsonl > out || return 1
+	! grep -q '▇' out || return 1
+	expect '.,:,-,=,#' > want
+	grep -qxF -f want out && [ "$(grep -cxF -f want out)" -eq 2 ] ||
+	    { cat want out; return 1; }
+	returns_ 0 "$REPORT" --json ledger.jsonl > out.json || return 1
+	python3 - out.json <<-'PY'
+	import json, sys
+	s = json.load(open(sys.argv[1]))["last_14_days"]
+	assert len(s["days"]) == 14, s
+	assert s["by_status"]["ok"] == [3 + k % 6 for k in range(14)], s
+	assert s["by_status"]["empty_payload"] == \
+	    [400 if k == 8 else 0 for k in range(14)], s
+	PY
+}
+
+# The shared cooldown in force, and ending it by hand.
+t_report_cooldown() {
+	fixture
+	mkdir -p state
+	cp ledger.jsonl state/
+	now=$(date +%s%3N)
+	printf '{"rate_limit_until_ms":%s,"breaker_open":false,"streak":0}\n' \
+	    $((now + 3600000)) > state/cooldown
+	CLAUDEWRAP_STATE_DIR=$PWD/state returns_ 0 "$REPORT" > out || return 1
+	grep -q '^cooldown: rate limit until 20[0-9-]*T[0-9:.]*Z (59m[0-9]*s from now)' out ||
+	    { cat out; return 1; }
+	returns_ 0 "$REPORT" --json state/ledger.jsonl > out.json || return 1
+	python3 -c 'import json, sys
+c = json.load(open(sys.argv[1]))["cooldown"]
+assert c["kind"] == "rate_limit" and c["until"].endswith("Z"), c' out.json ||
+	    return 1
+	returns_ 0 "$REPORT" --state-dir="$PWD/state" --clear-cooldown > out ||
+	    return 1
+	grep -q '^cleared: ' out || return 1
+	returns_ 0 "$REPORT" --state-dir="$PWD/state" > out || return 1
+	has_line out "cooldown: none" || return 1
+	returns_ 0 "$REPORT" --state-dir="$PWD/state" --clear-cooldown > out ||
+	    return 1
+	grep -q '^nothing to clear in ' out || return 1
+	printf '{"breaker_open":true,"breaker_until_ms":%s,"streak":3}\n' \
+	    $((now + 600000)) > state/cooldown
+	returns_ 0 "$REPORT" --state-dir="$PWD/state" > out || return 1
+	grep -q '^cooldown: breaker open until .* after 3 overloaded/server outcomes in a row' out ||
+	    { cat out; return 1; }
 }
 
 t_report_bad_since_125() {
@@ -187,6 +362,19 @@ t_report_reads_a_real_run() {
 	    grep -q '^5\. did downstream get it? *yes — ' out
 }
 
+# --log-format=json lines are bare objects: the report reads them too.
+t_report_json_log_stdin() {
+	CLAUDEWRAP_STATE_DIR=$PWD/state timeout -k 5 60 "$CLAUDEWRAP" \
+	    --claude="$FAKE" --log-format=json --tag=j -p hi > /dev/null 2> err ||
+	    return 1
+	FAKE_MODE=empty CLAUDEWRAP_STATE_DIR=$PWD/state timeout -k 5 60 \
+	    "$CLAUDEWRAP" --claude="$FAKE" --log-format=json --tag=j -p hi \
+	    > /dev/null 2>> err
+	returns_ 0 "$REPORT" - < err > out || return 1
+	has_line out "failed runs: 1" && grep -q '^  j  *2  *1 ' out ||
+	    { cat out; return 1; }
+}
+
 # A run in progress is running, not lost; SIGKILLed, it is lost. A live
 # pid that began after its start record is a reused pid: lost.
 t_report_running_is_not_lost() {
@@ -217,7 +405,8 @@ t_report_running_is_not_lost() {
 
 for t in $(declare -F | awk '$3 ~ /^t_report_/ { print $3 }'); do
 	case $t in
-	t_report_reads_a_real_run | t_report_running_is_not_lost)
+	t_report_reads_a_real_run | t_report_running_is_not_lost | \
+	t_report_json_log_stdin)
 		if [ ! -x "${FAKE:-}" ]; then
 			echo "skip $t (no \$FAKE)"
 			continue

@@ -1,9 +1,9 @@
 /*
  * Unit tests of the payload classifier. The CLI outputs below are the
- * ones recorded in claude-cli-facts.md (section 2 and its stream-json
- * table, section 3's api_retry lines, section 4's usage-limit texts,
- * section 7's model_fallback line), byte for byte where the facts give
- * them.
+ * ones the CLI prints (its result objects and stream-json events, the
+ * api_retry lines, the usage-limit texts, the model_fallback line; see
+ * tests/e2e/cli-observations.md), byte for byte where they were
+ * recorded.
  */
 #include <check.h>
 #include <errno.h>
@@ -150,7 +150,7 @@
 #define OK_JTEXT "Line one\\nLigne deux: héllo ✓ 日本\\n"
 #define OK_TEXT "Line one\nLigne deux: héllo ✓ 日本\n"
 
-/* One row of the outcome table of claude-cli-facts.md section 2. */
+/* One row of the CLI's outcome table: what it printed, and the verdict. */
 struct row {
 	const char	*name;
 	const char	*events;	/* stream lines before the result */

@@ -1,6 +1,6 @@
 /*
  * Unit tests of lib/retry.c: the backoff window and its draw, and every
- * reset-time form of claude-cli-facts.md section 4 at a fixed `now`.
+ * reset-time form listed in lib/retry.c at a fixed `now`.
  */
 #include <check.h>
 #include <limits.h>
