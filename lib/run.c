@@ -18,6 +18,7 @@
 
 #include "attempt.h"
 #include "cliargs.h"
+#include "cliversion.h"
 #include "clock.h"
 #include "cooldown.h"
 #include "deliver.h"
@@ -45,6 +46,7 @@ struct run {
 	int		 sigfd;
 	char		 cli[PATH_MAX];
 	struct cliargs	 ca;
+	struct cli_version cv;		/* read once, in prepare */
 	char	       **envp;
 	char		*env_own[2];	/* the variables we added */
 	int		 stdin_fd;
@@ -374,6 +376,7 @@ log_start(struct run *r)
 	if (getenv("CLAUDE_CODE_RETRY_WATCHDOG") != NULL)
 		log_str(ev, "retry_watchdog", "removed");
 	log_str(ev, "mode", r->o->passthrough ? "passthrough" : "stream-json");
+	cliversion_fields(ev, &r->cv, true);
 	log_end(r->lg, ev);
 }
 
@@ -532,6 +535,7 @@ run_attempt(struct run *r)
 	cfg.idle_ms = r->o->idle_timeout_ms;
 	cfg.kill_after_ms = r->o->kill_after_ms;
 	cfg.format = r->o->passthrough ? r->ca.user_format : PL_STREAM;
+	cfg.empty_placeholder = r->cv.empty_placeholder;
 	cfg.number = ++r->attempts;
 	cfg.log = r->lg;
 	cfg.observe = observe;
@@ -549,12 +553,13 @@ run_attempt(struct run *r)
 	r->cli_retries += r->res.cli_retries;
 	/*
 	 * An attempt that started made at least one request; an empty
-	 * answer has no assistant line, and the CLI asked a second time.
+	 * answer has no assistant line, and the CLI asked a second time
+	 * (one that prints a placeholder instead asks once: cliversion.c).
 	 */
 	if (r->res.oc != OC_NOT_FOUND && r->res.oc != OC_NOT_EXECUTABLE &&
 	    r->res.oc != OC_USAGE)
 		r->requests += (r->responses > 0 ? r->responses : 1) +
-		    (r->res.oc == OC_EMPTY ? 1 : 0);
+		    (r->res.oc == OC_EMPTY && r->cv.empty_placeholder == NULL);
 }
 
 /* The outcome of the last attempt, as a run status (48 and 42 decided). */
@@ -941,6 +946,7 @@ ledger_record(struct run *r, const char *event)
 	log_int(rec, "prompt_bytes", (int64_t)r->prompt_bytes);
 	log_str(rec, "prompt_sha", r->prompt_sha);
 	log_str(rec, "transcript", transcript_name(r));
+	cliversion_fields(rec, &r->cv, false);
 	return rec;
 }
 
@@ -1041,9 +1047,13 @@ add_outcome(struct run *r, cJSON *obj)
 	}
 	add_names(obj, "tools_called", r->tools, r->ntools);
 	add_names(obj, "expect_missing", (char *const *)r->missing, r->nmissing);
-	/* Each API response, and each retry the CLI made on its own. */
+	/*
+	 * Each API response, and each retry the CLI made on its own; a CLI
+	 * that retries without saying so (cliversion.h) makes it a floor.
+	 */
 	if (r->requests > 0)
-		log_int(obj, "requests", r->requests + r->cli_retries);
+		log_int(obj, r->cv.ignores_max_retries ? "requests_min" :
+		    "requests", r->requests + r->cli_retries);
 	if (r->detail[0] != '\0')
 		log_str(obj, "detail", r->detail);
 }
@@ -1128,6 +1138,8 @@ prepare(struct run *r)
 		return -1;
 	}
 	open_state(r);
+	cliversion_detect(&r->cv, r->cli, r->state_ok ? r->state_dir : NULL,
+	    &r->orig_mask);
 	if (o->transcript != NULL &&
 	    (r->tr = transcript_open(o->transcript, log_run_id(r->lg))) == NULL) {
 		set_end(r, ST_USAGE, "--transcript: %s: %s", o->transcript,
@@ -1135,6 +1147,7 @@ prepare(struct run *r)
 		return -1;
 	}
 	log_start(r);
+	cliversion_warn(r->lg, &r->cv);
 	ledger_start(r);
 	beat(r, HB_STARTING, 0);
 	if (o->lock != NULL)
@@ -1166,6 +1179,7 @@ log_done(struct run *r)
 
 	add_outcome(r, ev);
 	log_str(ev, "transcript", transcript_name(r));
+	cliversion_fields(ev, &r->cv, false);
 	log_end(r->lg, ev);
 }
 
