@@ -63,7 +63,7 @@ t_stdin_prompt() {
 '
 	local want
 	want=$(sha256sum <"$C/prompt" | cut -d' ' -f1)
-	case_log | grep '"title": false' | grep -q "\"prompt_sha256\": \"$want\"" ||
+	case_log | grep '"side": false' | grep -q "\"prompt_sha256\": \"$want\"" ||
 		fail_ "the mock did not see the stdin prompt (sha256 $want)"
 }
 
