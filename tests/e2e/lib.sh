@@ -11,7 +11,8 @@
 # Environment: CLAUDEWRAP (default build/asan/claudewrap), CLAUDE_BIN (the
 # native CLI, default: scripts/cli-path.sh), E2E_KEEP=1 keeps the scratch
 # directory, E2E_VERBOSE=0 hides each failed case's stderr, stdout and mock
-# log, E2E_CASES="name ..." runs only those cases.
+# log, E2E_CASES="name ..." runs only those cases, E2E_SKIP="file:case ..."
+# skips those (tests/e2e/versions.sh).
 
 set -u
 
@@ -49,6 +50,33 @@ if [ -z "${CLAUDE_BIN-}" ]; then
 		fatal "the real CLI is not installed (scripts/install-cli.sh)"
 fi
 [ -x "$CLAUDE_BIN" ] || fatal "CLAUDE_BIN is not executable: $CLAUDE_BIN"
+
+# The version of the CLI under test, as it prints it.
+CLI_VER=$("$CLAUDE_BIN" --version 2>/dev/null | cut -d' ' -f1)
+
+# placeholder_of VERSION: the text VERSION substitutes for an empty answer,
+# from the rule table in cli-observations.md ("Per-version rules", the
+# same rows as lib/cliversion.c's table), or nothing.
+placeholder_of() {
+	"$PY" - "$E2E/cli-observations.md" "$1" <<-'PYEOF'
+		import re, sys
+		def key(v):
+		    return [int(x) for x in re.findall(r"\d+", v)[:3]]
+		rows = False
+		for line in open(sys.argv[1], encoding="utf-8"):
+		    if line.startswith("## Per-version rules"):
+		        rows = True
+		    elif line.startswith("## "):
+		        rows = False
+		    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+		    if not rows or len(cells) < 3 or not re.match(r"`?\d", cells[0]):
+		        continue
+		    lo, hi = cells[0].strip("`"), cells[1].strip("`")
+		    if key(lo) <= key(sys.argv[2]) <= key(hi) and cells[2] != "—":
+		        print(cells[2].strip("`"))
+		        break
+	PYEOF
+}
 
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/cw-e2e-$TEST_FILE.XXXXXX") ||
 	fatal "mktemp failed"
@@ -424,6 +452,14 @@ case_() {
 	if [ -n "${E2E_CASES-}" ]; then
 		case " $E2E_CASES " in *" $1 "*) ;; *) return 0 ;; esac
 	fi
+	# E2E_SKIP="file:case ...": cases the CLI version under test cannot
+	# pass (tests/e2e/versions.sh says why); neither passed nor failed.
+	case " ${E2E_SKIP-} " in
+	*" $TEST_FILE:$1 "*)
+		say "skip - $TEST_FILE: $1 (not on CLI ${CLI_VERSION:-under test})"
+		return 0
+		;;
+	esac
 	CASE=$1
 	C=$SCRATCH/$1
 	mkdir -p "$C/work"
