@@ -302,7 +302,8 @@ read_bounded(int fd, char *buf, size_t size, int64_t until)
  * longer (a launcher waiting on something), and always reaped.
  */
 static bool
-from_exec(const char *path, const sigset_t *mask, char *out, size_t size)
+from_exec(const char *path, const sigset_t *mask, char *out, size_t size,
+    bool *ran)
 {
 	char buf[256], *argv[] = { (char *)path, "--version", NULL };
 	int p[2], devnull, err;
@@ -325,7 +326,7 @@ from_exec(const char *path, const sigset_t *mask, char *out, size_t size)
 	n = pid == -1 ? 0 : read_bounded(p[0], buf, sizeof(buf),
 	    clock_mono_ms() + VERSION_WAIT_MS);
 	close(p[0]);
-	if (pid == -1)
+	if ((*ran = pid != -1) == false)
 		return false;
 	/* It may still run (or hold the pipe's other end): its session goes. */
 	(void)kill(-pid, SIGKILL);
@@ -341,12 +342,14 @@ cliversion_detect(struct cli_version *v, const char *path,
 	char real[PATH_MAX], key[PATH_MAX + 96], file[PATH_MAX + 32];
 	char ver[32] = "";
 	struct stat st;
+	bool ran = false;
 
-	v->source = "unknown";
+	v->source = "none";
 	if (realpath(path, real) == NULL || stat(real, &st) == -1) {
 		cliversion_rules(v, NULL);
 		return;
 	}
+	v->source = "unknown";
 	if (from_package(real, ver, sizeof(ver)))
 		v->source = "package.json";
 	else if (from_name(real, ver, sizeof(ver)))
@@ -358,11 +361,12 @@ cliversion_detect(struct cli_version *v, const char *path,
 			file[0] = '\0';
 		if (file[0] != '\0' && cache_find(file, key, ver, sizeof(ver)))
 			v->source = "cache";
-		else if (from_exec(path, child_mask, ver, sizeof(ver))) {
+		else if (from_exec(path, child_mask, ver, sizeof(ver), &ran)) {
 			v->source = "exec";
 			if (file[0] != '\0')
 				cache_store(file, key, ver);
-		}
+		} else if (!ran)
+			v->source = "none";
 	}
 	cliversion_rules(v, ver);
 }
@@ -382,7 +386,8 @@ cliversion_warn(struct log *lg, const struct cli_version *v)
 	char msg[160];
 	cJSON *ev;
 
-	if (v->in_range)
+	/* A CLI that cannot even start fails its attempt with 126/127. */
+	if (v->in_range || strcmp(v->source, "none") == 0)
 		return;
 	if (v->version[0] == '\0')
 		snprintf(msg, sizeof(msg), "the CLI's version is unknown; "

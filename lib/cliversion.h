@@ -22,7 +22,12 @@
 
 struct cli_version {
 	char		 version[32];	/* "2.1.332"; "" when unknown */
-	const char	*source;	/* where it was read: see cliversion.c */
+	/*
+	 * Where it was read: "package.json", "path", "cache", "exec";
+	 * "unknown" when the CLI ran and named none, "none" when it could
+	 * not be run at all (no warning then: its attempt fails 126/127).
+	 */
+	const char	*source;
 	bool		 in_range;	/* known and within OLDEST..NEWEST */
 	/*
 	 * The exact result text this version substitutes for an answer
