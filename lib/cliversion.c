@@ -33,8 +33,9 @@ static const struct rule {
 	const char	*from, *to;	/* inclusive */
 	const char	*empty_placeholder;
 	bool		 ignores_max_retries;
+	bool		 ignores_settings_verbose;
 } rules[] = {
-	{ "2.0.0", "2.0.77", "(no content)", true },
+	{ "2.0.0", "2.0.77", "(no content)", true, true },
 };
 
 /* The seconds `CLI --version` may take (design.md: --version waits 5 s). */
@@ -79,6 +80,7 @@ cliversion_rules(struct cli_version *v, const char *version)
 	    sizeof(v->version));
 	v->empty_placeholder = NULL;
 	v->ignores_max_retries = false;
+	v->ignores_settings_verbose = false;
 	v->in_range = false;
 	if (v->version[0] == '\0')
 		return;
@@ -90,6 +92,7 @@ cliversion_rules(struct cli_version *v, const char *version)
 			continue;
 		v->empty_placeholder = rules[i].empty_placeholder;
 		v->ignores_max_retries = rules[i].ignores_max_retries;
+		v->ignores_settings_verbose = rules[i].ignores_settings_verbose;
 		return;
 	}
 }

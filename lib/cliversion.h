@@ -36,6 +36,8 @@ struct cli_version {
 	const char	*empty_placeholder;
 	/* The version retries on its own whatever CLAUDE_CODE_MAX_RETRIES. */
 	bool		 ignores_max_retries;
+	/* "verbose": true in settings does not make its json an array. */
+	bool		 ignores_settings_verbose;
 };
 
 /*

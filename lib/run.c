@@ -1111,8 +1111,6 @@ prepare(struct run *r)
 		set_end(r, ST_USAGE, "%s", err);
 		return -1;
 	}
-	if (r->ca.user_format == PL_JSON && !r->ca.user_verbose)
-		r->ca.user_verbose = settings_verbose();
 	if (r->ca.fallback && !o->allow_fallback) {
 		set_end(r, ST_USAGE, "--fallback-model: refused (a silent model "
 		    "swap); pass --allow-fallback to allow it");
@@ -1140,6 +1138,9 @@ prepare(struct run *r)
 	open_state(r);
 	cliversion_detect(&r->cv, r->cli, r->state_ok ? r->state_dir : NULL,
 	    &r->orig_mask);
+	if (r->ca.user_format == PL_JSON && !r->ca.user_verbose &&
+	    !r->cv.ignores_settings_verbose)
+		r->ca.user_verbose = settings_verbose();
 	if (o->transcript != NULL &&
 	    (r->tr = transcript_open(o->transcript, log_run_id(r->lg))) == NULL) {
 		set_end(r, ST_USAGE, "--transcript: %s: %s", o->transcript,

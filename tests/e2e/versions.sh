@@ -29,6 +29,29 @@ skips() {
 		# stream (no api_retry event): the request counts and
 		# timings these cases hold claudewrap to are the CLI's.
 		cat <<-'EOS'
+		t_cooldown:429_429_ok_stdin hidden retry: a 429 is two requests (stream, then without)
+		t_cooldown:429_always hidden retry: request count and waits are the CLI's
+		t_cooldown:529_always hidden retry: request count is the CLI's
+		t_cooldown:401_once hidden retry of 401
+		t_cooldown:empty_twice no content block ends error_during_execution (45)
+		t_cooldown:empty_then_ok no content block ends error_during_execution (45)
+		t_cooldown:usage_limit_deadline hidden retry consumes the scripted answers
+		t_cooldown:sigterm_in_backoff hidden retry: the backoff never starts
+		t_cooldown:shared_cooldown_reset hidden retry: request count is the CLI's
+		t_cooldown:shared_cooldown_concurrent hidden retry: request count is the CLI's
+		t_cooldown:breaker hidden retry: request count is the CLI's
+		t_retry:429_twice_then_ok hidden retry consumes the scripted answers
+		t_retry:overloaded_until_then_ok hidden retry: request count is the CLI's
+		t_retry:retries_spent hidden retry: request count is the CLI's
+		t_errors:429 hidden retry: two requests for one 429
+		t_errors:not_retried hidden retry: request count is the CLI's
+		t_empty:empty_text no content block ends error_during_execution (45)
+		t_empty:empty_json no content block ends error_during_execution (45)
+		t_empty:allow_empty no content block ends error_during_execution (45)
+		t_expect:tool_called a Bash call adds a request the mock does not tell apart
+		t_expect:tool_missing a Bash call adds a request the mock does not tell apart
+		t_expect:transcript_explain a Bash call adds a request the mock does not tell apart
+		t_expect:request_count a Bash call adds a request the mock does not tell apart
 		EOS
 		;;
 	esac

@@ -58,6 +58,7 @@ START_TEST(rules_table)
 	ck_assert_ptr_nonnull(v.empty_placeholder);
 	ck_assert_str_eq(v.empty_placeholder, "(no content)");
 	ck_assert(v.ignores_max_retries);
+	ck_assert(v.ignores_settings_verbose);
 
 	cliversion_rules(&v, "2.0.50");		/* the 2.0.x line, too old */
 	ck_assert(!v.in_range);
@@ -67,6 +68,7 @@ START_TEST(rules_table)
 	ck_assert(v.in_range);
 	ck_assert_ptr_null(v.empty_placeholder);
 	ck_assert(!v.ignores_max_retries);
+	ck_assert(!v.ignores_settings_verbose);
 
 	cliversion_rules(&v, CLIV_PINNED);
 	ck_assert(v.in_range);
