@@ -41,7 +41,6 @@ skips() {
 		t_cooldown:shared_cooldown_concurrent hidden retry: request count is the CLI's
 		t_cooldown:breaker hidden retry: request count is the CLI's
 		t_retry:429_twice_then_ok hidden retry consumes the scripted answers
-		t_retry:overloaded_until_then_ok hidden retry: request count is the CLI's
 		t_retry:retries_spent hidden retry: request count is the CLI's
 		t_errors:429 hidden retry: two requests for one 429
 		t_errors:not_retried hidden retry: request count is the CLI's
