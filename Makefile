@@ -73,29 +73,34 @@ build/rel build/asan build/fakes:
 deps:
 	@scripts/deps.sh
 
-# The real CLI, pinned, into a cache outside the source tree.
+# The real CLI, pinned (or CLI_VERSION), into a cache outside the source
+# tree. make check runs the e2e suite on each version of the tested range
+# (scripts/install-cli.sh --range); make e2e on CLI_VERSION, default the pin.
+CLI_VERSION ?=
 cli:
-	@scripts/install-cli.sh
+	@scripts/install-cli.sh $(CLI_VERSION)
 
 check:
 	@scripts/deps.sh
 	@$(MAKE) --no-print-directory check-run
 
 check-run: claudewrap build/asan/claudewrap $(UNIT_BINS) $(FAKE_BINS)
-	@scripts/install-cli.sh
+	@for v in $$(scripts/install-cli.sh --range); do \
+	    scripts/install-cli.sh $$v || exit 1; done
 	@scripts/run-unit.sh $(UNIT_BINS)
 	@scripts/fuzz.sh replay
 	@CLAUDEWRAP=build/asan/claudewrap FAKES=build/fakes \
 	    tests/integ/run.sh
-	@CLAUDEWRAP=build/asan/claudewrap tests/e2e/run.sh
+	@CLAUDEWRAP=build/asan/claudewrap tests/e2e/versions.sh
 
 unit: build/asan/claudewrap $(UNIT_BINS)
 	@scripts/run-unit.sh $(UNIT_BINS)
 integ: claudewrap build/asan/claudewrap $(FAKE_BINS)
 	@CLAUDEWRAP=build/asan/claudewrap FAKES=build/fakes tests/integ/run.sh
 e2e: build/asan/claudewrap
-	@scripts/install-cli.sh
-	@CLAUDEWRAP=build/asan/claudewrap tests/e2e/run.sh
+	@scripts/install-cli.sh $(CLI_VERSION)
+	@CLI_VERSION=$(CLI_VERSION) CLAUDEWRAP=build/asan/claudewrap \
+	    tests/e2e/run.sh
 
 demo:
 	@scripts/deps.sh

@@ -550,8 +550,10 @@ attempt_run(const struct attempt_cfg *cfg, struct attempt_res *res)
 	a.out_fd = a.err_fd = -1;
 	res->spool_fd = spool_open();
 	res->pl = payload_new(cfg->format, on_stream_event, &a);
-	if (res->pl != NULL)
+	if (res->pl != NULL) {
 		payload_set_spool(res->pl, res->spool_fd);
+		payload_set_placeholder(res->pl, cfg->empty_placeholder);
+	}
 	if (res->spool_fd == -1 || res->pl == NULL) {
 		res->oc = res->v.oc = OC_USAGE;
 		snprintf(res->v.detail, sizeof(res->v.detail), "spool: %s",

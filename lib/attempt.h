@@ -29,6 +29,7 @@ struct attempt_cfg {
 	int64_t		 idle_ms;	/* 0: none */
 	int64_t		 kill_after_ms;
 	enum pl_format	 format;
+	const char	*empty_placeholder;	/* payload_set_placeholder */
 	int		 number;	/* 1 for the first attempt */
 	struct log	*log;
 	pl_hook		*observe;	/* every stream event, after ours */

@@ -83,6 +83,8 @@ struct payload {
 	char		 head[HEAD_BYTES];
 	size_t		 head_len;
 	bool		 all_space;
+	/* What this CLI version prints for an empty answer (cliversion.c). */
+	const char	*placeholder;
 
 	/* What the events said. */
 	cJSON		*result;	/* the last type:"result" object */
@@ -1963,6 +1965,20 @@ payload_set_limits(struct payload *p, size_t line_hold, size_t str_hold)
 }
 
 void
+payload_set_placeholder(struct payload *p, const char *text)
+{
+	p->placeholder = text;
+}
+
+/* The exact text the CLI substitutes for an answer with no text at all. */
+static bool
+is_placeholder(const struct payload *p, const char *s, size_t n)
+{
+	return p->placeholder != NULL && s != NULL &&
+	    strlen(p->placeholder) == n && memcmp(p->placeholder, s, n) == 0;
+}
+
+void
 payload_free(struct payload *p)
 {
 	if (p == NULL)
@@ -2098,6 +2114,13 @@ judge_text(struct payload *p, const struct pl_end *end, struct verdict *v)
 		v->oc = OC_EMPTY;
 		detail_add(v, "white space only (%lld bytes)",
 		    (long long)p->off);
+	} else if ((size_t)p->off == p->head_len && p->head_len > 0 &&
+	    p->head[p->head_len - 1] == '\n' &&
+	    is_placeholder(p, p->head, p->head_len - 1)) {
+		/* Text mode prints the placeholder plus its newline. */
+		v->oc = OC_EMPTY;
+		detail_add(v, "placeholder result");
+		detail_quote(v, p->head, p->head_len - 1);
 	} else
 		v->oc = OC_OK;
 }
@@ -2261,6 +2284,10 @@ judge_result(struct payload *p, const struct pl_end *end, struct verdict *v)
 		v->oc = OC_EMPTY;
 		detail_add(v, empty ? "empty result" :
 		    "white space only result");
+	} else if (!p->big.set && is_placeholder(p, text, n)) {
+		v->oc = OC_EMPTY;
+		detail_add(v, "placeholder result");
+		detail_quote(v, text, n);
 	} else
 		v->oc = OC_OK;
 }

@@ -116,6 +116,12 @@ void		 payload_set_spool(struct payload *, int fd);
 void		 payload_set_limits(struct payload *, size_t line_hold,
 		    size_t str_hold);
 /*
+ * The exact result text this CLI version substitutes for an answer with
+ * no text (2.0.x: "(no content)"), or NULL: a result of exactly that text
+ * is judged empty. The string must outlive the payload.
+ */
+void		 payload_set_placeholder(struct payload *, const char *);
+/*
  * stdout bytes as they arrive, in any chunks. 0, or -1 with errno:
  * ENOMEM, EFBIG for PL_JSON output over 128 MiB (json is one value
  * and must be held whole; stream lines over that are skipped instead,

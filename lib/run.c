@@ -18,6 +18,7 @@
 
 #include "attempt.h"
 #include "cliargs.h"
+#include "cliversion.h"
 #include "clock.h"
 #include "cooldown.h"
 #include "deliver.h"
@@ -49,6 +50,7 @@ struct run {
 	int		 sigfd;
 	char		 cli[PATH_MAX];
 	struct cliargs	 ca;
+	struct cli_version cv;		/* read once, in prepare */
 	char	       **envp;
 	char		*env_own[3];	/* the variables we added */
 	int		 stdin_fd;
@@ -400,6 +402,7 @@ log_start(struct run *r)
 	if (getenv("CLAUDE_CODE_RETRY_WATCHDOG") != NULL)
 		log_str(ev, "retry_watchdog", "removed");
 	log_str(ev, "mode", r->o->passthrough ? "passthrough" : "stream-json");
+	cliversion_fields(ev, &r->cv, true);
 	log_end(r->lg, ev);
 }
 
@@ -558,6 +561,7 @@ run_attempt(struct run *r)
 	cfg.idle_ms = r->o->idle_timeout_ms;
 	cfg.kill_after_ms = r->o->kill_after_ms;
 	cfg.format = r->o->passthrough ? r->ca.user_format : PL_STREAM;
+	cfg.empty_placeholder = r->cv.empty_placeholder;
 	cfg.number = ++r->attempts;
 	cfg.log = r->lg;
 	cfg.observe = observe;
@@ -578,12 +582,13 @@ run_attempt(struct run *r)
 	usage_add(&r->use, &r->res.use);
 	/*
 	 * An attempt that started made at least one request; an empty
-	 * answer has no assistant line, and the CLI asked a second time.
+	 * answer has no assistant line, and the CLI asked a second time
+	 * (one that prints a placeholder instead asks once: cliversion.c).
 	 */
 	if (r->res.oc != OC_NOT_FOUND && r->res.oc != OC_NOT_EXECUTABLE &&
 	    r->res.oc != OC_USAGE)
 		r->requests += (r->responses > 0 ? r->responses : 1) +
-		    (r->res.oc == OC_EMPTY ? 1 : 0);
+		    (r->res.oc == OC_EMPTY && r->cv.empty_placeholder == NULL);
 }
 
 /* The outcome of the last attempt, as a run status (48 and 42 decided). */
@@ -977,6 +982,7 @@ ledger_record(struct run *r, const char *event)
 	log_int(rec, "prompt_bytes", (int64_t)r->prompt_bytes);
 	log_str(rec, "prompt_sha", r->prompt_sha);
 	log_str(rec, "transcript", transcript_name(r));
+	cliversion_fields(rec, &r->cv, false);
 	return rec;
 }
 
@@ -1094,9 +1100,13 @@ add_outcome(struct run *r, cJSON *obj)
 	}
 	add_names(obj, "tools_called", r->tools, r->ntools);
 	add_names(obj, "expect_missing", (char *const *)r->missing, r->nmissing);
-	/* Each API response, and each retry the CLI made on its own. */
+	/*
+	 * Each API response, and each retry the CLI made on its own; a CLI
+	 * that retries without saying so (cliversion.h) makes it a floor.
+	 */
 	if (r->requests > 0)
-		log_int(obj, "requests", r->requests + r->cli_retries);
+		log_int(obj, r->cv.ignores_max_retries ? "requests_min" :
+		    "requests", r->requests + r->cli_retries);
 	if (r->detail[0] != '\0')
 		log_str(obj, "detail", r->detail);
 }
@@ -1191,8 +1201,6 @@ prepare(struct run *r)
 		set_end(r, ST_USAGE, "%s", err);
 		return -1;
 	}
-	if (r->ca.user_format == PL_JSON && !r->ca.user_verbose)
-		r->ca.user_verbose = settings_verbose();
 	if (r->ca.fallback && !o->allow_fallback) {
 		set_end(r, ST_USAGE, "--fallback-model: refused (a silent model "
 		    "swap); pass --allow-fallback to allow it");
@@ -1224,6 +1232,11 @@ prepare(struct run *r)
 		    "(%s)", o->lock, r->state_dir, r->state_why);
 		return -1;
 	}
+	cliversion_detect(&r->cv, r->cli, r->state_ok ? r->state_dir : NULL,
+	    &r->orig_mask);
+	if (r->ca.user_format == PL_JSON && !r->ca.user_verbose &&
+	    !r->cv.ignores_settings_verbose)
+		r->ca.user_verbose = settings_verbose();
 	if (o->transcript != NULL &&
 	    (r->tr = transcript_open(o->transcript, log_run_id(r->lg))) == NULL) {
 		set_end(r, ST_USAGE, "--transcript: %s: %s", o->transcript,
@@ -1233,6 +1246,7 @@ prepare(struct run *r)
 	if (r->tr != NULL)
 		fix_mode(r, -1, transcript_path(r->tr));
 	log_start(r);
+	cliversion_warn(r->lg, &r->cv);
 	if (r->ledger[0] != '\0' && rotate_ledger(r->ledger, o->ledger_max) == -1)
 		ledger_warn(r);
 	ledger_start(r);
@@ -1260,6 +1274,7 @@ log_done(struct run *r)
 	/* Flat output_path= and output_sha256=, not JSON inside logfmt. */
 	log_flatten(ev, "output");
 	log_str(ev, "transcript", transcript_name(r));
+	cliversion_fields(ev, &r->cv, false);
 	log_end(r->lg, ev);
 }
 

@@ -1,35 +1,65 @@
 #!/bin/sh
-# Installs the real Claude Code CLI, pinned, into a cache outside the
-# source tree, for the e2e tests and the demo:
+# Installs the real Claude Code CLI, any version (default: the pinned
+# one), into a cache outside the source tree, for the e2e tests and the
+# demo:
 #
 #   ${CLAUDEWRAP_CLI_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/claudewrap/claude-code-VERSION}
 #
-#   scripts/install-cli.sh          install unless already there (quiet then)
-#   scripts/install-cli.sh --path   print the native binary's path; fail if
+#   scripts/install-cli.sh [VERSION]          install unless already there
+#   scripts/install-cli.sh --path [VERSION]   print the CLI's path; fail if
 #                                   it is not installed (scripts/cli-path.sh)
+#   scripts/install-cli.sh --range  print the tested versions: oldest,
+#                                   the others make check runs, pinned
+#
+# The range and the pin are lib/cliversion.h's (CLIV_OLDEST, CLIV_PINNED,
+# CLIV_NEWEST), so the binary and the tests name the same versions.
+# 2.1.x is a native binary in the platform package; 2.0.x is cli.js, run
+# by node (its #!/usr/bin/env node line).
 #
 # Any failure exits non-zero with a message: in CI a failed install is a
 # failure, never a silent skip.
 set -eu
 
-VERSION=2.1.197
 PKG=@anthropic-ai/claude-code
 me=install-cli
+root=$(cd "$(dirname "$0")/.." && pwd)
 
 die() {
 	echo "$me: $*" >&2
 	exit 1
 }
 
+# cliversion NAME: the version lib/cliversion.h defines as CLIV_NAME.
+cliversion() {
+	sed -n "s/^#define[[:space:]]*CLIV_$1[[:space:]]*\"\(.*\)\"/\1/p" \
+		"$root/lib/cliversion.h"
+}
+
+# Beside the range's ends, make check also runs the version that was
+# pinned before (the one claude-cli-facts.md was observed on).
+ALSO_TESTED=2.1.197
+
 mode=install
 case "${1-}" in
-"") ;;
---path) mode=path ;;
--h | --help)
-	sed -n '2,13s/^# \{0,1\}//p' "$0"
+--path)
+	mode=path
+	shift
+	;;
+--range)
+	echo "$(cliversion OLDEST) $ALSO_TESTED $(cliversion PINNED)" |
+		tr ' ' '\n' | awk '!seen[$0]++' | tr '\n' ' ' | sed 's/ $/\n/'
 	exit 0
 	;;
-*) die "unknown argument: $1 (try --help)" ;;
+-h | --help)
+	sed -n '2,21s/^# \{0,1\}//p' "$0"
+	exit 0
+	;;
+-*) die "unknown argument: $1 (try --help)" ;;
+esac
+VERSION=${1:-$(cliversion PINNED)}
+case $VERSION in
+[0-9]*.[0-9]*.[0-9]*) ;;
+*) die "not a version: '$VERSION' (e.g. 2.1.332)" ;;
 esac
 
 if [ -n "${CLAUDEWRAP_CLI_DIR-}" ]; then
@@ -66,9 +96,13 @@ platform() {
 	echo "$os-$cpu$libc"
 }
 
-bin=$dir/node_modules/$PKG-$(platform)/claude
+# 2.1.x: the platform package's native binary; 2.0.x: cli.js (node).
+native=$dir/node_modules/$PKG-$(platform)/claude
+script=$dir/node_modules/$PKG/cli.js
 
 installed() {
+	bin=$native
+	[ -x "$bin" ] || bin=$script
 	[ -x "$bin" ] || return 1
 	v=$("$bin" --version 2>/dev/null) || return 1
 	case $v in
@@ -109,6 +143,6 @@ if ! installed; then
 	if [ -e "$bin" ]; then
 		die "installed, but '$bin --version' does not print $VERSION"
 	fi
-	die "installed, but the native binary $bin is missing (platform package not installed?)"
+	die "installed, but neither the native binary $native nor $script is there (platform package not installed?)"
 fi
 echo "$me: $("$bin" --version) at $bin" >&2

@@ -36,13 +36,16 @@ Answer kinds (fields in brackets are optional):
   delay       add to any kind: seconds to wait before answering
 
 The small title request the CLI sometimes sends (no tools, a system prompt
-asking for a title) is answered with a fixed title and does not consume an
-answer.  Requests without "stream": true (the CLI's non-streaming fallback)
+asking for a title) is answered with a fixed title, and 2.0.x's sub-agent
+warm-up requests (one user message, "Warmup") with "Ready."; neither
+consumes an answer.  Requests without "stream": true (the CLI's non-streaming fallback)
 get the same answer as an application/json Message.
 
 Each request appends one JSON line to the log: t, method, path, model,
-tools (bool), n_tools, stream (bool), title (bool), tool_result (bool: the
-request carries a tool's result), prompt_sha256 (of the prompt: the last
+tools (bool), n_tools, stream (bool), title (bool), warmup (bool), side
+(bool: title or warmup), reask (bool: the CLI's own second request after
+an answer with no visible text), tool_result (bool: the request carries a
+tool's result), main (bool: none of side, reask, tool_result), prompt_sha256 (of the prompt: the last
 user text, system reminders aside), index (of the answer in the script),
 answer (its kind), status (HTTP status it sends, null for none).  The line
 is written when the request arrives, before the answer (or the hang).
@@ -155,6 +158,33 @@ def has_tool_result(body):
         isinstance(b, dict) and b.get("type") == "tool_result" for b in c)
 
 
+def is_warmup(body):
+    """2.0.x warms up its sub-agents (Bash, Explore, Plan) with a one-message
+    conversation whose only text is "Warmup", beside the real request."""
+    msgs = body.get("messages") or []
+    return len(msgs) == 1 and last_user_text(body).strip() == "Warmup"
+
+
+def is_reask(body):
+    """The CLI's own second request after an answer with no visible text,
+    told by the conversation's structure, not by its wording (2.1.197
+    sends "[Your previous response had no visible output…]" as a text
+    block, 2.1.332 wraps it in a system reminder): no assistant turn
+    yet, and the user turn carries a text block after its prompt."""
+    msgs = [m for m in body.get("messages") or []
+            if m.get("role") in ("user", "assistant")]
+    if not msgs or any(m.get("role") == "assistant" for m in msgs):
+        return False
+    c = msgs[-1].get("content")
+    if not isinstance(c, list) or has_tool_result(body):
+        return False
+    texts = [b.get("text", "") for b in c
+             if isinstance(b, dict) and b.get("type") == "text"]
+    first = next((i for i, t in enumerate(texts)
+                  if not t.startswith("<system-reminder>")), None)
+    return first is not None and first < len(texts) - 1
+
+
 def is_title_request(body):
     if body.get("tools"):
         return False
@@ -261,13 +291,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         stream = bool(body.get("stream"))
         tools = body.get("tools") or []
         title = is_title_request(body)
+        warmup = is_warmup(body)
+        reask = is_reask(body)
         info = {"model": body.get("model"), "tools": bool(tools),
                 "n_tools": len(tools), "stream": stream, "title": title,
+                "warmup": warmup, "side": title or warmup, "reask": reask,
                 "tool_result": has_tool_result(body),
                 "prompt_sha256": hashlib.sha256(
                     last_user_text(body).encode()).hexdigest()}
+        info["main"] = not (title or warmup or reask or info["tool_result"])
         if title:
             idx, ans = None, {"kind": "ok", "text": TITLE_TEXT}
+        elif warmup:
+            idx, ans = None, {"kind": "ok", "text": "Ready."}
         else:
             idx, ans = self.server.script.next_answer()
         info["index"] = idx

@@ -5,6 +5,10 @@
 #
 #   CLAUDEWRAP=build/asan/claudewrap tests/e2e/run.sh [t_name ...]
 #
+# The CLI is CLAUDE_BIN, else version CLI_VERSION (default: the pinned
+# one) as scripts/install-cli.sh installed it; tests/e2e/versions.sh runs
+# the suite on every version of the tested range.
+#
 # Runs each tests/e2e/t_*.sh (or the ones named) one after another, each
 # under a hard time bound, and ends with the line `N passed, N failed`.
 #
@@ -43,7 +47,7 @@ bound=${E2E_FILE_BOUND:-240}
 
 if [ -n "${CLAUDE_BIN-}" ]; then
 	cli=$CLAUDE_BIN
-elif ! cli=$(scripts/cli-path.sh); then
+elif ! cli=$(scripts/cli-path.sh ${CLI_VERSION:+"$CLI_VERSION"}); then
 	echo "0 passed, 1 failed"
 	exit 1
 fi

@@ -16,20 +16,17 @@
 . "$(dirname "$0")/lib.sh"
 mock_start
 
-NUDGE='[Your previous response had no visible output. Please continue and produce a user-visible response.]'
-NUDGE_SHA=$(printf '%s' "$NUDGE" | sha256sum | cut -d' ' -f1)
 
 # --- helpers of this file ---------------------------------------------------------
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# The main POSTs of the current case, as mock log lines.
+# The main POSTs of the current case, as mock log lines (main_posts in
+# lib.sh counts them).
 main_log() {
-	case_log | grep '"method": "POST"' | grep '"title": false' |
-		grep '"tool_result": false' | grep -v "\"prompt_sha256\": \"$NUDGE_SHA\""
+	case_log | grep '"method": "POST"' | grep '"main": true'
 	return 0
 }
-main_posts() { main_log | wc -l; }
 
 expect_main_posts() {
 	local n

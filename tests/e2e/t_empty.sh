@@ -44,6 +44,47 @@ t_allow_empty() {
 '
 }
 
+# An empty text block (output_tokens 0): 2.1.x prints "" (after its
+# re-ask), 2.0.x its placeholder "(no content)"; 42 on every version.
+t_empty_block() {
+	script '[{"kind":"ok","text":"","output_tokens":0}]'
+	returns_ 42 cw --retries=1 -p hi
+	expect_done empty_payload 42
+	expect_stdout_empty
+}
+
+t_empty_block_json() {
+	script '[{"kind":"ok","text":"","output_tokens":0}]'
+	returns_ 42 cw --retries=1 -p hi --output-format json
+	expect_done empty_payload 42
+	expect_stdout_empty
+}
+
+# The other side of the placeholder rule: the model writes the exact
+# words "(no content)". On a version known to substitute them for an
+# empty answer (the rule table in cli-observations.md) they cannot be
+# told from one, so 42; on every other version they are an answer.
+t_placeholder_words() {
+	local ph
+	ph=$(placeholder_of "$CLI_VER")
+	script '[{"kind":"ok","text":"(no content)"}]'
+	if [ "$ph" = "(no content)" ]; then
+		returns_ 42 cw --retries=1 -p hi
+		expect_done empty_payload 42
+		expect_stdout_empty
+	else
+		returns_ 0 cw --retries=1 -p hi
+		expect_done ok 0
+		expect_stdout '(no content)
+'
+	fi
+	[ "$(done_field cli_version)" = "$CLI_VER" ] ||
+		fail_ "done line cli_version=$(done_field cli_version), expected $CLI_VER"
+}
+
+case_ empty_block t_empty_block
+case_ empty_block_json t_empty_block_json
+case_ placeholder_words t_placeholder_words
 case_ empty_text t_empty_text
 case_ empty_json t_empty_json
 case_ whitespace t_whitespace

@@ -14,7 +14,7 @@ TOOL_SCRIPT='[{"kind":"tool_use","name":"Bash","input":{"command":"echo hi","des
 # All the POSTs to /v1/messages of the case but the title request: one
 # per model turn.
 turn_posts() {
-	case_log | grep '"method": "POST"' | grep -c '"title": false'
+	case_log | grep '"method": "POST"' | grep -c '"side": false'
 }
 
 # --- cases --------------------------------------------------------------------------
@@ -84,18 +84,20 @@ t_transcript_explain() {
 	# Each line {"attempt":N,"ts":…,"event":{…}}, all of attempt 1.
 	n=$(perl -ne 'print unless /^\{"attempt":1,"ts":"[^"]+","event":\{.*\}\}$/' "$f" | wc -l)
 	[ "$n" -eq 0 ] || fail_ "$n transcript lines are not {\"attempt\":1,\"ts\":…,\"event\":{…}}: $(perl -ne 'print unless /^\{"attempt":1,/' "$f" | head -c 300)"
-	grep -q '"event":{"type":"system","subtype":"init"' "$f" ||
+	# Events are found by their parsed type, not by where the CLI puts
+	# the key (2.1.332 moved "type" away from the front).
+	[ -n "$(jsel "$f" 'ev(o)["type"] == "system" and ev(o).get("subtype") == "init"')" ] ||
 		fail_ "no system/init event in the transcript"
-	grep '"event":{"type":"assistant"' "$f" | grep -q '"type":"tool_use".*"name":"Bash"' ||
+	[ -n "$(jsel "$f" 'ev(o)["type"] == "assistant" and any(b.get("type") == "tool_use" and b.get("name") == "Bash" for b in ev(o)["message"]["content"])')" ] ||
 		fail_ "no assistant event with the Bash tool_use in the transcript"
-	grep '"event":{"type":"user"' "$f" | grep -q '"type":"tool_result","content":"hi"' ||
+	[ -n "$(jsel "$f" 'ev(o)["type"] == "user" and any(b.get("type") == "tool_result" and text_of(b.get("content")).strip() == "hi" for b in ev(o)["message"]["content"])')" ] ||
 		fail_ "no user event with the tool_result (\"hi\": Bash ran) in the transcript"
-	grep -q '"event":{"type":"result","subtype":"success"' "$f" ||
+	[ -n "$(jsel "$f" 'ev(o)["type"] == "result" and ev(o).get("subtype") == "success"')" ] ||
 		fail_ "no result event in the transcript"
 	# Assistant turns (distinct message ids; the CLI may split a message
 	# over several events) against the requests the mock saw.
-	turns=$(grep '"event":{"type":"assistant"' "$f" |
-		perl -ne 'print "$1\n" if /"message":\{"id":"([^"]+)"/' | sort -u | wc -l)
+	turns=$(jsel "$f" 'ev(o)["type"] == "assistant"' |
+		jval - 'ev(o)["message"]["id"]' | sort -u | wc -l)
 	reqs=$(turn_posts)
 	[ "$turns:$reqs" = 2:2 ] ||
 		fail_ "transcript has $turns assistant turns, the mock saw $reqs requests (expected 2 and 2)"

@@ -77,6 +77,11 @@ t_sigterm_mid_hang() {
 	expect_stubs_gone 0.5
 }
 
+# The long Bash command is `echo start && sleep N`, not a bare `sleep N`:
+# 2.1.332 refuses a standalone sleep (and a sleep followed by other
+# commands) as a tool_use_error without running anything, so the command
+# never started there (cli-observations.md).
+#
 # bash_tool_case WRAPPER-OPTION...: the model runs a long Bash command,
 # which the CLI starts in a session of its own, out of the CLI's process
 # group. Killed within ~2 s of its start, the CLI exits and leaves that
@@ -86,7 +91,7 @@ t_sigterm_mid_hang() {
 # delivered either.
 bash_tool_case() {
 	local marker=47.$$$RANDOM
-	script '[{"kind":"tool_use","name":"Bash","input":{"command":"sleep '"$marker"'","description":"Wait"}},{"kind":"ok","text":"answer after the kill"}]'
+	script '[{"kind":"tool_use","name":"Bash","input":{"command":"echo start \u0026\u0026 sleep '"$marker"'","description":"Wait"}},{"kind":"ok","text":"answer after the kill"}]'
 	returns_ 124 cw --retries=1 --kill-after=1s "$@" -p hi
 	expect_done timeout 124
 	expect_stdout_empty
@@ -102,7 +107,7 @@ _marker_running() { [ -n "$(marker_pids "$1")" ]; }
 # at once and leaves the command behind, in its own session.
 t_sigterm_bash_tool() {
 	local marker=48.$$$RANDOM rc
-	script '[{"kind":"tool_use","name":"Bash","input":{"command":"sleep '"$marker"'","description":"Wait"}},{"kind":"ok","text":"answer after the kill"}]'
+	script '[{"kind":"tool_use","name":"Bash","input":{"command":"echo start \u0026\u0026 sleep '"$marker"'","description":"Wait"}},{"kind":"ok","text":"answer after the kill"}]'
 	cw_bg --retries=1 --kill-after=1s -p hi
 	if ! poll_until 20 _marker_running "sleep $marker"; then
 		fail_ "the Bash command never started"

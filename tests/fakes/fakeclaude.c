@@ -122,13 +122,19 @@ main(int argc, char **argv)
 {
 	const char *mode = getenv("FAKE_MODE");
 
+	/*
+	 * Before note_pid: claudewrap asks a CLI it cannot place for its
+	 * version (lib/cliversion.c), and that is not an attempt the tests
+	 * count. FAKE_VERSION stands for another CLI's.
+	 */
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		printf("%s (Fake Claude)\n", getenv("FAKE_VERSION") != NULL ?
+		    getenv("FAKE_VERSION") : "9.9.9");
+		return 0;
+	}
 	note_pid(getpid());
 	if (mode == NULL)
 		mode = "ok";
-	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-		printf("9.9.9 (Fake Claude)\n");
-		return 0;
-	}
 	if (strcmp(mode, "ok") == 0)
 		result("hello", 0, NULL);
 	else if (strcmp(mode, "empty") == 0)

@@ -319,6 +319,37 @@ t_empty_42() {
 	FAKE_MODE=empty returns_ 0 cw --allow-empty -p hi > out 2> err
 }
 
+# The CLI's version (asked with --version: the fake is not an npm
+# install) on the start and done lines and both ledger records; one
+# warning outside the tested range; cli_max_retries=ignored where the
+# version retries on its own (lib/cliversion.c). Cached: asked once.
+t_cli_version() {
+	rm -rf vstate
+	FAKE_VERSION=2.1.300 CLAUDEWRAP_STATE_DIR=$PWD/vstate returns_ 0 \
+	    timeout -k 5 60 "$CLAUDEWRAP" --claude="$FAKE" -p hi > out 2> err ||
+	    return 1
+	[ "$(field cli_version err)" = 2.1.300 ] || return 1
+	grep -q 'event=start .*cli_version=2.1.300' err || return 1
+	! grep -q 'reason=cli_version' err || return 1
+	! grep -q 'cli_max_retries=ignored' err || return 1
+	[ "$(grep -c '"cli_version":"2.1.300"' vstate/ledger.jsonl)" -eq 2 ] ||
+	    return 1
+	# Cached by path and mtime: another answer is not asked for.
+	FAKE_VERSION=9.9.9 CLAUDEWRAP_STATE_DIR=$PWD/vstate returns_ 0 \
+	    timeout -k 5 60 "$CLAUDEWRAP" --claude="$FAKE" -p hi > out 2> err ||
+	    return 1
+	[ "$(field cli_version err)" = 2.1.300 ] || return 1
+	FAKE_VERSION=9.9.9 CLAUDEWRAP_STATE_DIR=$PWD/vstate2 returns_ 0 \
+	    timeout -k 5 60 "$CLAUDEWRAP" --claude="$FAKE" -p hi > out 2> err ||
+	    return 1
+	[ "$(grep -c 'event=warn reason=cli_version' err)" -eq 1 ] || return 1
+	FAKE_VERSION=2.0.77 CLAUDEWRAP_STATE_DIR=$PWD/vstate3 returns_ 0 \
+	    timeout -k 5 60 "$CLAUDEWRAP" --claude="$FAKE" -p hi > out 2> err ||
+	    return 1
+	grep -q 'event=start .*cli_max_retries=ignored' err &&
+	    grep -q 'event=done .*requests_min=1' err
+}
+
 t_stdout_epipe() {
 	# The reader is gone before delivery: a done line all the same.
 	( FAKE_MODE=ok cw -p hi 2> err; echo "rc=$?" > rc ) | true
