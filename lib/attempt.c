@@ -109,6 +109,7 @@ on_guard_msg(struct att *a, const struct guard_msg *m)
 	if (m->kind == GM_EXITED) {
 		a->main_exited = true;
 		a->main_status = m->status;
+		a->tree_empty = m->last != 0;
 	} else if (m->kind == GM_REAPED && a->nreaped < LOG_PIDS)
 		a->reaped[a->nreaped++] = m->pid;
 	else if (m->kind == GM_EMPTY)

@@ -19,11 +19,12 @@
 
 static void
 report(int st, enum guard_kind kind, pid_t pid, int status,
-    const struct rusage *ru, const char *comm)
+    const struct rusage *ru, const char *comm, int last)
 {
 	struct guard_msg m;
 
 	memset(&m, 0, sizeof(m));
+	m.last = last;
 	if (comm != NULL)
 		strlcpy(m.comm, comm, sizeof(m.comm));
 	m.kind = kind;
@@ -56,6 +57,21 @@ cmp_int(const void *a, const void *b)
 	return *(const int *)a - *(const int *)b;
 }
 
+/*
+ * No child at all, dead or alive. Said with the CLI's end in one report:
+ * else claudewrap, between two reports, would take the CLI's end for one
+ * with leftovers and send a needless kill.
+ */
+static bool
+no_children(void)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1 &&
+	    errno == ECHILD;
+}
+
 /* Collects every child that ended; GM_EMPTY once none is left. */
 static void
 reap_all(int st, pid_t cli, bool *cli_done)
@@ -81,10 +97,10 @@ reap_all(int st, pid_t cli, bool *cli_done)
 		if (p == cli)
 			*cli_done = true;
 		report(st, p == cli ? GM_EXITED : GM_REAPED, p, status, &ru,
-		    comm);
+		    comm, *cli_done && no_children());
 	}
 	if (errno == ECHILD && *cli_done)
-		report(st, GM_EMPTY, 0, 0, NULL, NULL);
+		report(st, GM_EMPTY, 0, 0, NULL, NULL, 1);
 }
 
 /* claudewrap let go (or died): nothing below us may outlive it. */
@@ -120,11 +136,11 @@ guard_main(const struct spawn_req *rq, int ctl, int st)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1 ||
 	    sigprocmask(SIG_BLOCK, &chld, NULL) == -1 ||
 	    (sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
-		report(st, GM_SPAWNED, -1, errno, NULL, NULL);
+		report(st, GM_SPAWNED, -1, errno, NULL, NULL, 0);
 		_exit(0);
 	}
 	cli = spawn_cli(rq, &err);
-	report(st, GM_SPAWNED, cli, err, NULL, NULL);
+	report(st, GM_SPAWNED, cli, err, NULL, NULL, 0);
 	if (cli == -1)
 		_exit(0);
 	/* Above all the pipes' write ends: claudewrap waits for their EOF. */

@@ -25,6 +25,7 @@ struct guard_msg {
 	int		 status;	/* wait status; for GM_SPAWNED, errno */
 	struct rusage	 ru;		/* of the process that ended */
 	char		 comm[TREE_COMM_LEN];	/* its name, for the log */
+	int		 last;		/* nothing is left below the guardian */
 };
 
 struct guard {

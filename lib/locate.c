@@ -15,6 +15,7 @@
 struct seen {
 	dev_t	self_dev;
 	ino_t	self_ino;
+	off_t	self_size;
 	char	noexec[PATH_MAX];	/* the first found but not runnable */
 	char	tried[1024];
 };
@@ -50,6 +51,42 @@ skipped(dev_t dev, ino_t ino)
 	return false;
 }
 
+/*
+ * A copy of our own binary (a second install, `cp claudewrap claude`):
+ * the same size and the same bytes. Only files of our exact size are
+ * read, so the real CLI is never read through.
+ */
+static bool
+same_binary(const struct seen *s, const char *p, const struct stat *st)
+{
+	char a[65536], b[65536];
+	int fa, fb;
+	bool same = false;
+	ssize_t na, nb;
+
+	if (st->st_size != s->self_size || s->self_size == 0)
+		return false;
+	if ((fa = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) == -1)
+		return false;
+	if ((fb = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
+		close(fa);
+		return false;
+	}
+	for (;;) {
+		na = read(fa, a, sizeof(a));
+		nb = read(fb, b, sizeof(b));
+		if (na != nb || na < 0 || memcmp(a, b, (size_t)na) != 0)
+			break;
+		if (na == 0) {
+			same = true;
+			break;
+		}
+	}
+	close(fa);
+	close(fb);
+	return same;
+}
+
 /* 1: runnable CLI; 0: absent or a claudewrap; -1: there, not runnable. */
 static int
 candidate(struct seen *s, const char *p)
@@ -59,7 +96,7 @@ candidate(struct seen *s, const char *p)
 	if (stat(p, &st) == -1)
 		return 0;
 	if ((st.st_dev == s->self_dev && st.st_ino == s->self_ino) ||
-	    skipped(st.st_dev, st.st_ino))
+	    skipped(st.st_dev, st.st_ino) || same_binary(s, p, &st))
 		return 0;
 	if (S_ISREG(st.st_mode) && access(p, X_OK) == 0)
 		return 1;
@@ -179,6 +216,7 @@ locate_cli(const char *explicit_path, char *path, size_t size, char *why,
 	if (stat("/proc/self/exe", &st) == 0) {
 		s.self_dev = st.st_dev;
 		s.self_ino = st.st_ino;
+		s.self_size = st.st_size;
 	}
 	/* --claude naming a claudewrap (ourselves, an outer run): search. */
 	if (explicit_path != NULL && stat(explicit_path, &st) == 0 &&

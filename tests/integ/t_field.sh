@@ -38,6 +38,8 @@ t_field_two_installs() {
 	    > out 2> err || { cat err; return 1; }
 	[ "$(cat out)" = hello ] || return 1
 	[ "$(done_lines err)" -eq 1 ] || { cat err; return 1; }
+	# A copy of the binary is known for one: the real CLI is logged.
+	grep -q "claude=$PWD/real/claude" err || { cat err; return 1; }
 	[ "$(wc -l < pids)" -eq 1 ] || return 1
 	# Without -p: each execs the next, never itself, and ends at the CLI.
 	PATH=$PWD/a:$PWD/b:$PWD/real:/usr/bin:/bin returns_ 0 \
