@@ -129,16 +129,16 @@ take_version(const char *s, size_t n, char *out, size_t size)
 static char *
 slurp(const char *path, bool nofollow, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC |
-	    (nofollow ? O_NOFOLLOW : 0));
+	int fd = io_open_regular(path, O_RDONLY | (nofollow ? O_NOFOLLOW : 0),
+	    0);
 	struct stat st;
 	char *buf = NULL;
-	ssize_t n = 0;
+	ssize_t n;
 
 	if (fd == -1)
 		return NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_size < CACHE_MAX && (buf = malloc((size_t)st.st_size + 1))) {
+	if (fstat(fd, &st) == 0 && st.st_size < CACHE_MAX &&
+	    (buf = malloc((size_t)st.st_size + 1))) {
 		while ((n = pread(fd, buf, (size_t)st.st_size, 0)) == -1 &&
 		    errno == EINTR)
 			;
@@ -311,7 +311,6 @@ from_exec(const char *path, const sigset_t *mask, char *out, size_t size,
 {
 	char buf[256], *argv[] = { (char *)path, "--version", NULL };
 	int p[2], devnull, err;
-	extern char **environ;
 	struct spawn_req rq;
 	pid_t pid;
 	size_t n;

@@ -38,15 +38,21 @@ skipped(dev_t dev, ino_t ino)
 {
 	const char *p = getenv(LOCATE_SKIP_ENV);
 	unsigned long long d, i;
-	int n;
+	char *end;
 
-	while (p != NULL && sscanf(p, "%llu:%llu%n", &d, &i, &n) == 2) {
+	while (p != NULL && *p >= '0' && *p <= '9') {
+		errno = 0;
+		d = strtoull(p, &end, 10);
+		if (errno != 0 || *end != ':' || end[1] < '0' || end[1] > '9')
+			break;
+		i = strtoull(end + 1, &end, 10);
+		if (errno != 0)
+			break;
 		if ((dev_t)d == dev && (ino_t)i == ino)
 			return true;
-		p += n;
-		if (*p != ',')
+		if (*end != ',')
 			break;
-		p++;
+		p = end + 1;
 	}
 	return false;
 }

@@ -420,7 +420,8 @@ check_options(struct options *o, char *err, size_t errlen)
 static void
 salvage_log_format(struct options *o, int argc, char **argv)
 {
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+	for (int i = 1; i < argc && argv[i] != NULL &&
+	    strcmp(argv[i], "--") != 0; i++) {
 		const char *v = NULL;
 
 		if (strncmp(argv[i], "--log-format=", 13) == 0)
