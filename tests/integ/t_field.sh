@@ -186,11 +186,11 @@ t_field_refused_early() {
 t_field_state_dir_modes() {
 	mkdir -p open
 	chmod 0777 open
-	returns_ 0 env CLAUDEWRAP_STATE_DIR=$PWD/open timeout 30 "$CLAUDEWRAP" \
+	returns_ 0 env CLAUDEWRAP_STATE_DIR="$PWD/open" timeout 30 "$CLAUDEWRAP" \
 	    --claude="$FAKE" -p hi > out 2> err || return 1
 	grep -q 'reason=state_dir .*writable by others' err || return 1
 	[ ! -e open/ledger.jsonl ] || return 1
-	returns_ 125 env CLAUDEWRAP_STATE_DIR=$PWD/open timeout 30 "$CLAUDEWRAP" \
+	returns_ 125 env CLAUDEWRAP_STATE_DIR="$PWD/open" timeout 30 "$CLAUDEWRAP" \
 	    --claude="$FAKE" --lock=job -p hi > out 2> err2 || return 1
 	mkdir -p state
 	chmod 0700 state
@@ -261,11 +261,11 @@ t_field_file_size_limit() {
 
 # 13. A closed stdout and no --output: 125 before the CLI runs.
 t_field_closed_stdout() {
-	FAKE_PIDS=$PWD/pids cw -p hi >&- 2> err
-	[ $? -eq 125 ] && [ ! -e pids ] && grep -q 'stdout is closed' err ||
+	FAKE_PIDS=$PWD/pids returns_ 125 cw -p hi >&- 2> err || return 1
+	[ ! -e pids ] && grep -q 'stdout is closed' err || return 1
+	FAKE_PIDS=$PWD/pids returns_ 0 cw --output="$PWD/a" -p hi >&- 2> err2 ||
 	    return 1
-	FAKE_PIDS=$PWD/pids cw --output="$PWD/a" -p hi >&- 2> err2
-	[ $? -eq 0 ] && [ "$(cat a)" = hello ]
+	[ "$(cat a)" = hello ]
 }
 
 # 14. Under the name claude, a bad CLAUDEWRAP_* does not stop `claude mcp list`.
@@ -322,7 +322,10 @@ t_field_small() {
 }
 
 # Arguments: only the tests named.
-for t in ${*:-$(declare -F | awk '$3 ~ /^t_field_/ { print $3 }')}; do
+# (the names are shell words: splitting them is what is meant)
+# shellcheck disable=SC2046
+[ $# -gt 0 ] || set -- $(declare -F | awk '$3 ~ /^t_field_/ { print $3 }')
+for t in "$@"; do
 	run_test "$t"
 done
 summary
