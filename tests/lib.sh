@@ -1,6 +1,23 @@
 # Shared shell helpers for the integration and end-to-end tests.
 # Sourced; expects $CLAUDEWRAP. Tests kill only what they started, by pid.
 
+# isolate_env: nothing from the user's own settings, state dir, CI or a
+# fake's knobs reaches the tests (CLAUDEWRAP itself, the binary, stays).
+isolate_env() {
+	local v
+	export XDG_STATE_HOME=/nonexistent-state
+	for v in $(env | sed -n 's/^\(CLAUDEWRAP_[A-Z_]*\)=.*/\1/p'); do
+		[ "$v" = CLAUDEWRAP_REL ] || unset "$v"
+	done
+	unset FAKE_MODE FAKE_PIDS FAKE_STATE FAKE_SECS FAKE_EXIT FAKE_GATE \
+	    FAKE_TOOL FAKE_TOOL_INPUT FAKE_MB FAKE_FILE FAKE_SIG FAKE_BYTES \
+	    GITHUB_ACTIONS GITHUB_STEP_SUMMARY
+}
+isolate_env
+
+# ms_since START_NS: milliseconds since START_NS (date +%s%N).
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+
 PASS=0
 FAIL=0
 FAILED_NAMES=""

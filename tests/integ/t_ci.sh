@@ -10,11 +10,7 @@ ROOT=$PWD
 CLAUDEWRAP=$(realpath "${CLAUDEWRAP:-build/asan/claudewrap}")
 FAKE=${FAKE:-$(realpath "${FAKES:-build/fakes}")/fakeclaude}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-export XDG_STATE_HOME=/nonexistent-state
-for v in $(env | sed -n 's/^\(CLAUDEWRAP_[A-Z_]*\)=.*/\1/p') GITHUB_ACTIONS \
-    GITHUB_STEP_SUMMARY FAKE_MODE FAKE_PIDS FAKE_STATE FAKE_SECS FAKE_GATE; do
-	unset "$v"
-done
+# Nothing from the user's settings, state dir or CI (isolate_env).
 . tests/lib.sh
 
 BIN="$TMP_ROOT/bin"

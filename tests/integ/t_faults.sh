@@ -16,11 +16,7 @@ ROOT=$PWD
 CLAUDEWRAP=$(realpath "${CLAUDEWRAP:-build/asan/claudewrap}")
 FAKE=$(realpath "${FAKE:-build/fakes/fakeclaude}")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-# Nothing from the user's own settings or state dir.
-while IFS='=' read -r name _; do
-	case $name in CLAUDEWRAP_*) unset "$name" ;; esac
-done < <(env)
-export XDG_STATE_HOME=/nonexistent-state
+# Nothing from the user's own settings or state dir (isolate_env).
 . tests/lib.sh
 
 # cw ARGS...: claudewrap with the fake and this test's own state dir,
@@ -30,8 +26,6 @@ cw() {
 	    --claude="$FAKE" "$@"
 }
 
-# ms_since START_NS: milliseconds since START_NS (date +%s%N).
-ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
 # never_crashed ERRFILE: no sanitizer or valgrind report, no core.
 never_crashed() {

@@ -10,17 +10,12 @@ cd "$(dirname "$0")/../.." || exit 1
 CLAUDEWRAP=$(realpath "${CLAUDEWRAP:-build/asan/claudewrap}")
 FAKE=$(realpath "${FAKE:-build/fakes/fakeclaude}")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-while IFS='=' read -r name _; do
-	case $name in CLAUDEWRAP_*) unset "$name" ;; esac
-done < <(env)
-export XDG_STATE_HOME=/nonexistent-state
 . tests/lib.sh
 
 cw() {
 	CLAUDEWRAP_STATE_DIR="$T/state" timeout -k 5 60 "$CLAUDEWRAP" \
 	    --claude="$FAKE" "$@"
 }
-ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
 # result_file NAME TEXT-JSON: a stream whose result string is TEXT-JSON.
 result_file() {

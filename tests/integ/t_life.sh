@@ -18,13 +18,7 @@ if [ -z "${CLAUDEWRAP_REL:-}" ]; then
 fi
 export CLAUDEWRAP FAKE
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-# Nothing from the user's own state dir, ledger or settings.
-export XDG_STATE_HOME=/nonexistent-state
-for v in $(env | sed -n 's/^\(CLAUDEWRAP_[A-Z_]*\)=.*/\1/p'); do
-	[ "$v" = CLAUDEWRAP_REL ] || unset "$v"
-done
-unset FAKE_MODE FAKE_PIDS FAKE_STATE FAKE_SECS FAKE_EXIT FAKE_GATE FAKE_TOOL \
-    FAKE_TOOL_INPUT FAKE_MB
+# Nothing from the user's own state dir, ledger or settings (isolate_env).
 . tests/lib.sh
 
 BIN="$TMP_ROOT/bin"
