@@ -207,7 +207,11 @@ cache_key(const char *real, const struct stat *st, char *key, size_t size)
 	    (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec, real);
 }
 
-/* Lines "VERSION\tKEY\n"; the version of the line whose KEY matches. */
+/*
+ * Lines "VERSION\tKEY\n"; the version of the line whose KEY matches.
+ * VERSION "-": that binary was asked and named none (a wrapper script,
+ * a fake): out is "", and it is not asked again on every run.
+ */
 static bool
 cache_find(const char *file, const char *key, char *out, size_t size)
 {
@@ -222,8 +226,13 @@ cache_find(const char *file, const char *key, char *out, size_t size)
 			break;
 		if ((tab = memchr(line, '\t', (size_t)(nl - line))) == NULL)
 			continue;
-		if ((size_t)(nl - tab - 1) == klen &&
-		    memcmp(tab + 1, key, klen) == 0)
+		if ((size_t)(nl - tab - 1) != klen ||
+		    memcmp(tab + 1, key, klen) != 0)
+			continue;
+		if (tab - line == 1 && line[0] == '-') {
+			out[0] = '\0';
+			ok = true;
+		} else
 			ok = take_version(line, (size_t)(tab - line), out, size);
 	}
 	free(s);
@@ -373,6 +382,8 @@ cliversion_detect(struct cli_version *v, const char *path,
 				cache_store(file, key, ver);
 		} else if (!ran)
 			v->source = "none";
+		else if (file[0] != '\0')
+			cache_store(file, key, "-");
 	}
 	cliversion_rules(v, ver);
 }

@@ -195,6 +195,34 @@ for r in $(seq 1 "$KILL_RUNS"); do
 	printf '%s\t%s\t%s\n' "$rc" "$(cat "$d/gone")" "$d/err" >> "$OUT/kill.tsv"
 done
 
+echo "bench: (c') SIGKILL of claudewrap to tree gone, $KILL_RUNS runs" >&2
+: > "$OUT/sigkill.tsv"
+for r in $(seq 1 "$KILL_RUNS"); do
+	d=$OUT/kill/k$r
+	mkdir -p "$d"
+	"$F/bench_gone" "$d/pids" 20 > "$d/gone" &
+	watcher=$!
+	BENCH_PIDS=$d/pids "$CW" --claude="$F/bench_tree" --timeout=60s \
+	    -p hi > /dev/null 2> "$d/err" &
+	cw=$!
+	# The whole tree is up once its init event was read.
+	for _ in $(seq 1 300); do
+		grep -q 'event=attempt' "$d/err" 2> /dev/null &&
+		    [ "$(wc -l < "$d/pids" 2> /dev/null || echo 0)" -ge 20 ] && break
+		sleep 0.01
+	done
+	t=$(date +%s%N)
+	kill -9 "$cw"
+	wait "$cw" 2> /dev/null
+	if ! wait "$watcher"; then
+		[ -f "$d/pids" ] && while read -r p; do
+			kill -9 "$p" 2> /dev/null
+		done < "$d/pids"
+		die "run k$r: the tree was not gone within 30 s of SIGKILL"
+	fi
+	printf '%s\t%s\n' "$(( t / 1000 ))" "$(cat "$d/gone")" >> "$OUT/sigkill.tsv"
+done
+
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 SECS=$(( $(date +%s) - T0 ))
 
@@ -362,6 +390,27 @@ if dead:
                           "met" if ok else "MISSED"))
     if not ok:
         missed.append("kill latency")
+# (c') the same tree, claudewrap killed with SIGKILL: the guardian's work
+sk = []
+for line in open(os.path.join(out, "sigkill.tsv")):
+    t_us, gone = line.rstrip("\n").split("\t")
+    sk.append(float(gone.split()[0]) - float(t_us) / 1000)
+if sk:
+    md.append("")
+    md.append("## (c') SIGKILL of claudewrap to the last of 20 processes "
+              "gone, %d runs\n" % len(sk))
+    md.append("From `kill -9` of claudewrap (the shell's clock) to the last "
+              "pid seen dead: the guardian sees its control pipe close and "
+              "kills the tree.\n")
+    md.append("| measure | median ms | max ms |")
+    md.append("|---|---:|---:|")
+    md.append("| last process dead | %.1f | %.1f |" %
+              (statistics.median(sk), max(sk)))
+    ok = statistics.median(sk) < 50
+    md.append("")
+    md.append("Budget: < 50 ms: **%s**" % ("met" if ok else "MISSED"))
+    if not ok:
+        missed.append("SIGKILL latency")
 md.append("")
 md.append("Budgets missed: %s" % (", ".join(missed) if missed else "none"))
 text = "\n".join(md) + "\n"
