@@ -69,6 +69,9 @@ struct payload {
 	size_t		 len;
 	size_t		 cap;
 	int64_t		 line_off;
+	struct rd	*rd;		/* the scanner's reader, reused */
+	char		*scan_out;	/* and its reduction's buffer */
+	size_t		 scan_cap;
 	bool		 overlong;	/* the current line is being skipped */
 	bool		 skipped_long;	/* some line was */
 	bool		 spooled;	/* the current line is left in the spool */
@@ -706,37 +709,17 @@ on_event(struct payload *p, cJSON *ev, const char *s, size_t len,
 
 static int	scanned_line(struct payload *, const char *, size_t, int64_t);
 
-/* One complete stream line, without its newline; s[len] is a NUL. */
-static void
+/*
+ * One complete stream line held in memory, without its newline: read by
+ * the scanner from there, as a long one is from the spool. 0, or -1
+ * with errno.
+ */
+static int
 stream_line(struct payload *p, const char *s, size_t len, int64_t off)
 {
-	cJSON *ev;
-
 	if (all_space(s, len))
-		return;
-	/*
-	 * cJSON's strings end at their first NUL ("a\u0000b" would be
-	 * delivered as "a", "\u0000x" judged empty): such a line is read by
-	 * the scanner, as a long one is, and its result decoded whole from
-	 * the spool on delivery.
-	 */
-	if (memmem(s, len, "\\u0000", 6) != NULL &&
-	    scanned_line(p, s, len, off) == 0)
-		return;
-	ev = parse_whole(s, len);
-	if (!cJSON_IsObject(ev)) {
-		cJSON_Delete(ev);
-		/*
-		 * What cJSON refuses (a lone surrogate, deep nesting in a
-		 * member we never read) the scanner may still read, as it
-		 * would were the line long: the same verdict either way.
-		 */
-		if (scanned_line(p, s, len, off) == 0)
-			return;
-		note_bad(p, s, len);
-		return;
-	}
-	on_event(p, ev, s, len, off, NULL);
+		return 0;
+	return scanned_line(p, s, len, off);
 }
 
 /*
@@ -977,7 +960,8 @@ struct rd {
 	int		 err;		/* errno of a failed read, else 0 */
 	const unsigned char *mem;	/* the line in memory (at off), or NULL */
 	int64_t		 mem_off;
-	unsigned char	 buf[RD_BYTES];
+	const unsigned char *buf;	/* the piece: in mem, or store */
+	unsigned char	 store[RD_BYTES];
 };
 
 static struct rd *
@@ -994,7 +978,24 @@ rd_open(int fd, int64_t off, int64_t len)
 	r->err = 0;
 	r->mem = NULL;
 	r->mem_off = 0;
+	r->buf = r->store;
 	return r;
+}
+
+/*
+ * Points r at a line: len bytes at spool offset off, also in memory at
+ * mem unless that is NULL.
+ */
+static void
+rd_reset(struct rd *r, const char *mem, int64_t off, int64_t len)
+{
+	r->off = off;
+	r->end = off + len;
+	r->i = r->n = 0;
+	r->err = 0;
+	r->mem = (const unsigned char *)mem;
+	r->mem_off = off;
+	r->buf = r->store;
 }
 
 static void
@@ -1015,15 +1016,17 @@ rd_fill(struct rd *r)
 	r->i = r->n = 0;
 	if (r->err != 0 || r->off >= r->end)
 		return -1;
-	want = r->end - r->off < RD_BYTES ? (size_t)(r->end - r->off) :
-	    RD_BYTES;
 	if (r->mem != NULL) {
-		memcpy(r->buf, r->mem + (r->off - r->mem_off), want);
-		r->n = want;
+		/* A line in memory is one piece, read where it lies. */
+		r->buf = r->mem + (r->off - r->mem_off);
+		r->n = (size_t)(r->end - r->off);
 		return 0;
 	}
+	want = r->end - r->off < RD_BYTES ? (size_t)(r->end - r->off) :
+	    RD_BYTES;
+	r->buf = r->store;
 	do {
-		got = pread(r->fd, r->buf + r->n, want - r->n,
+		got = pread(r->fd, r->store + r->n, want - r->n,
 		    (off_t)(r->off + (int64_t)r->n));
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -1156,7 +1159,8 @@ struct scan {
 	char		*out;		/* the reduced line, JSON text */
 	size_t		 len;
 	size_t		 cap;
-	bool		 full;		/* it outgrew OUT_MAX_BYTES */
+	size_t		 out_max;	/* it may grow to (with its NUL) */
+	bool		 full;		/* it outgrew out_max */
 	int		 err;		/* ENOMEM */
 	size_t		 depth;
 	bool		 deep;		/* past cJSON's nesting limit */
@@ -1173,7 +1177,7 @@ out_put(struct scan *sc, const void *b, size_t n)
 
 	if (sc->full)
 		return;
-	if (sc->len + n + 1 > OUT_MAX_BYTES) {
+	if (sc->len + n + 1 > sc->out_max) {
 		sc->full = true;
 		return;
 	}
@@ -1222,11 +1226,19 @@ struct strstat {
 	size_t		 nkey;
 };
 
+static bool	str_settled(const struct strstat *, const char *);
+
+/*
+ * Decoded bytes: looked at one by one until nothing more can change
+ * what is noted, then, for the result, only searched for a NUL.
+ */
 static void
 str_note(struct strstat *ss, const unsigned char *b, size_t k, char *key)
 {
+	size_t i;
+
 	ss->ndec += (int64_t)k;
-	for (size_t i = 0; i < k && !ss->nul; i++) {
+	for (i = 0; i < k && !ss->nul && !str_settled(ss, key); i++) {
 		if (b[i] == '\0')
 			ss->has_nul = true;
 		if (b[i] == '\0' && !ss->nul_text) {
@@ -1240,6 +1252,9 @@ str_note(struct strstat *ss, const unsigned char *b, size_t k, char *key)
 			key[ss->nkey] = (char)b[i];
 		ss->nkey++;
 	}
+	if (i < k && ss->nul_text && !ss->has_nul &&
+	    memchr(b + i, '\0', k - i) != NULL)
+		ss->has_nul = true;
 }
 
 /* Nothing more decoded can change what str_note found. */
@@ -1323,10 +1338,7 @@ str_plain(struct scan *sc, struct strscan *st, size_t m)
 	int64_t k = keep > head ? keep : head;
 	size_t before = sc->len;
 
-	if (str_settled(&st->ss, st->key))
-		st->ss.ndec += (int64_t)m;
-	else
-		str_note(&st->ss, b, m, st->key);
+	str_note(&st->ss, b, m, st->key);
 	if (st->emit && k > 0) {
 		out_put(sc, b, k < (int64_t)m ? (size_t)k : m);
 		if (head > 0 && !sc->full)
@@ -1336,15 +1348,21 @@ str_plain(struct scan *sc, struct strscan *st, size_t m)
 	sc->rd->i += m;
 }
 
-/* Plain bytes ahead in the reader's piece. */
+/*
+ * Plain bytes ahead in the reader's piece: up to the first quote, then
+ * up to the first backslash before it; memchr reads them many at a time.
+ */
 static size_t
 plain_run(const struct rd *r)
 {
-	size_t i = r->i;
+	const unsigned char *b = r->buf + r->i, *q;
+	size_t m = r->n - r->i;
 
-	while (i < r->n && r->buf[i] != '"' && r->buf[i] != '\\')
-		i++;
-	return i - r->i;
+	if ((q = memchr(b, '"', m)) != NULL)
+		m = (size_t)(q - b);
+	if ((q = memchr(b, '\\', m)) != NULL)
+		m = (size_t)(q - b);
+	return m;
 }
 
 /* The string is over: what is left to decode, and its head if cut. */
@@ -1732,7 +1750,8 @@ spooled_bad(struct payload *p, struct rd *r, int64_t off)
 }
 
 static int
-spooled_judge(struct payload *p, struct scan *sc, int64_t off, size_t len)
+spooled_judge(struct payload *p, struct scan *sc, const char *mem,
+    int64_t off, size_t len)
 {
 	enum scan_end how = scan_line(sc);
 	cJSON *ev;
@@ -1741,7 +1760,7 @@ spooled_judge(struct payload *p, struct scan *sc, int64_t off, size_t len)
 	case SCAN_OK:
 		sc->out[sc->len] = '\0';
 		if (cJSON_IsObject(ev = parse_whole(sc->out, sc->len))) {
-			on_event(p, ev, NULL, len, off, &sc->big);
+			on_event(p, ev, mem, len, off, &sc->big);
 			return 0;
 		}
 		/* Out of memory, or a reduction cJSON does not read. */
@@ -1773,15 +1792,28 @@ scan_judge(struct payload *p, const char *mem, int64_t off, size_t len)
 	struct scan sc;
 	int rc;
 
-	memset(&sc, 0, sizeof(sc));
-	sc.str_hold = p->str_hold;
-	if ((sc.rd = rd_open(p->spool_fd, off, (int64_t)len)) == NULL)
+	if (p->rd == NULL && (p->rd = rd_open(p->spool_fd, off, 0)) == NULL)
 		return -1;
-	sc.rd->mem = (const unsigned char *)mem;
-	sc.rd->mem_off = off;
-	rc = spooled_judge(p, &sc, off, len);
-	free(sc.rd);
-	free(sc.out);
+	rd_reset(p->rd, mem, off, (int64_t)len);
+	memset(&sc, 0, sizeof(sc));
+	sc.rd = p->rd;
+	sc.out = p->scan_out;
+	sc.cap = p->scan_cap;
+	/*
+	 * A held line keeps its result whole, as it was held, and may need
+	 * more room for it (an escape is written again at most six bytes
+	 * for one); a line left in the spool is reduced to what is judged.
+	 */
+	sc.str_hold = mem != NULL ? (size_t)INT64_MAX : p->str_hold;
+	sc.out_max = mem != NULL ? OUT_MAX_BYTES + 6 * len : OUT_MAX_BYTES;
+	rc = spooled_judge(p, &sc, mem, off, len);
+	p->scan_out = sc.out;
+	p->scan_cap = sc.cap;
+	if (p->scan_cap > LINE_KEEP_BYTES) {
+		free(p->scan_out);
+		p->scan_out = NULL;
+		p->scan_cap = 0;
+	}
 	return rc;
 }
 
@@ -1839,10 +1871,8 @@ end_line(struct payload *p)
 	} else if (p->spooled) {
 		p->spooled = false;
 		rc = spooled_line(p, p->line_off, (size_t)(p->off - p->line_off));
-	} else if (p->len > 0) {
-		p->buf[p->len] = '\0';
-		stream_line(p, p->buf, p->len, p->line_off);
-	}
+	} else if (p->len > 0)
+		rc = stream_line(p, p->buf, p->len, p->line_off);
 	p->len = 0;
 	if (p->cap > LINE_KEEP_BYTES)
 		drop_buffer(p);
@@ -1984,6 +2014,8 @@ payload_free(struct payload *p)
 	if (p == NULL)
 		return;
 	free(p->buf);
+	free(p->rd);
+	free(p->scan_out);
 	cJSON_Delete(p->result);
 	free(p);
 }
