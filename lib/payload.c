@@ -1519,7 +1519,8 @@ static const struct shape *
 field_shape(const struct shape *sh, const char *key, uint32_t *seen)
 {
 	for (size_t i = 0; sh->fields[i].key != NULL; i++) {
-		if (strcmp(sh->fields[i].key, key) != 0)
+		if (sh->fields[i].key[0] != key[0] ||
+		    strcmp(sh->fields[i].key, key) != 0)
 			continue;
 		if ((*seen & UINT32_C(1) << i) != 0)
 			return NULL;
