@@ -435,6 +435,9 @@ on_event(struct payload *p, cJSON *ev, const char *s, size_t len,
 	e.line_len = s != NULL ? len : 0;
 	e.line_size = len;
 	e.line_off = off;
+	if (str_is(ev, "type", "assistant"))
+		e.msg_id = get_str(cJSON_GetObjectItemCaseSensitive(ev,
+		    "message"), "id");
 	call_hook(p, &e);
 	if (str_is(ev, "type", "result")) {
 		keep_result(p, ev, off, len, big);
@@ -472,7 +475,7 @@ static const struct field f_block[] = {
 static const struct shape sh_block = { SH_OBJ, NULL, f_block };
 static const struct shape sh_content = { SH_TOOLS, &sh_block, NULL };
 static const struct field f_message[] = {
-	{ "content", &sh_content }, { NULL, NULL }
+	{ "content", &sh_content }, { "id", &sh_leaf }, { NULL, NULL }
 };
 static const struct shape sh_message = { SH_OBJ, NULL, f_message };
 
@@ -790,12 +793,6 @@ payload_feed(struct payload *p, const char *b, size_t n)
 		return 0;
 	}
 	return 0;
-}
-
-bool
-payload_has_result(const struct payload *p)
-{
-	return p->result != NULL;
 }
 
 /*
