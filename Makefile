@@ -62,6 +62,10 @@ build/asan/test_%: tests/unit/test_%.c $(ASAN_OBJS) | build/asan
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -O1 -g $(SAN) -o $@ $(filter %.c %.o,$^) \
 	    $(PKG_LIBS) $(CHECK_LIBS)
 
+# The payload reader alone, for measuring it (BENCHMARKS.md).
+build/rel/read_stream: tests/bench/read_stream.c $(REL_OBJS)
+	$(CC) $(ALL_CFLAGS) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS)
+
 # Small fake CLIs for the integration tests, built without sanitizers:
 # they are the thing being supervised, not the thing under test.
 build/fakes/%: tests/fakes/%.c $(wildcard tests/fakes/*.h) | build/fakes

@@ -6,13 +6,13 @@
  * The shapes handled here are the CLI's outputs as observed
  * (tests/e2e/cli-observations.md; tests/unit/test_payload.c holds each
  * byte for byte), and the order of judgement is payload_judge's and
- * classify's, first match wins. stream-json is read a line at a time through
- * one reused buffer, so memory stays flat however long the stream; only
- * the last result object is kept. A line too long for that buffer is
- * read back from the spool instead and reduced to what is judged (see
- * "Lines read back from the spool"), so memory stays flat however long
- * a line. json is one value, so it is gathered and parsed at the end.
- * Text keeps its head and whether it is all white space, nothing more.
+ * classify's (clierror.c), first match wins. stream-json is cut into
+ * lines through one reused buffer; each line is read by jscan.c, held
+ * ones from memory, one too long to hold back from the spool, and
+ * reduced to the members read here (sh_event), so memory stays flat
+ * however long the stream or a line; only the last result object is
+ * kept. json is one value, so it is gathered and parsed by cJSON at the
+ * end. Text keeps its head and whether it is all white space.
  */
 #include "payload.h"
 
@@ -28,6 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clierror.h"
+#include "io.h"
+#include "jscan.h"
 #include "retry.h"
 
 /* A stream line or a json document longer than this is not held. */
@@ -36,27 +39,10 @@
 #define LINE_KEEP_BYTES	((size_t)1 << 20)
 /* With a spool, a longer stream line is read back from it instead. */
 #define LINE_HOLD_BYTES	((size_t)256 << 10)
-/* In a line read back, a longer string (escaped) is kept as its head. */
-#define STR_HOLD_BYTES	((size_t)64 << 10)
 /* Bytes kept of text output, and of the first line that did not parse. */
 #define HEAD_BYTES	512
-/* Error texts are searched for keywords only this far. */
-#define SCAN_BYTES	8192
 /* Bytes of the CLI's own error message quoted in a verdict's detail. */
 #define QUOTE_BYTES	120
-
-/*
- * A string of a line read back from the spool that was too long to hold:
- * where its escaped text lies (between the quotes), and what judging
- * asks of it.
- */
-struct bigstr {
-	bool		 set;
-	int64_t		 off;
-	int64_t		 len;
-	bool		 empty;		/* as cJSON's C string: up to a NUL */
-	bool		 blank;		/* white space only, likewise */
-};
 
 struct payload {
 	enum pl_format	 fmt;
@@ -69,6 +55,7 @@ struct payload {
 	size_t		 len;
 	size_t		 cap;
 	int64_t		 line_off;
+	struct jscan	*js;		/* the reader of every line */
 	bool		 overlong;	/* the current line is being skipped */
 	bool		 skipped_long;	/* some line was */
 	bool		 spooled;	/* the current line is left in the spool */
@@ -90,7 +77,7 @@ struct payload {
 	cJSON		*result;	/* the last type:"result" object */
 	int64_t		 result_off;
 	size_t		 result_len;
-	struct bigstr	 big;		/* its `result`, when not held */
+	struct js_str	 big;		/* its `result`, when not held */
 	const char	*bad_why;	/* why a JSON line was refused */
 	const char	*malformed;	/* json: a value that is no result */
 	size_t		 nparsed;	/* lines (or elements) that parsed */
@@ -118,46 +105,6 @@ all_space(const char *s, size_t n)
 		if (!is_space((unsigned char)s[i]))
 			return false;
 	return true;
-}
-
-static bool
-starts(const char *s, size_t n, const char *prefix)
-{
-	size_t m = strlen(prefix);
-
-	return n >= m && memcmp(s, prefix, m) == 0;
-}
-
-/* Case-insensitive search for an ASCII needle in n bytes of s. */
-static bool
-has_ci(const char *s, size_t n, const char *needle)
-{
-	size_t m = strlen(needle);
-
-	if (n > SCAN_BYTES)
-		n = SCAN_BYTES;
-	for (size_t i = 0; i + m <= n; i++)
-		if (strncasecmp(s + i, needle, m) == 0)
-			return true;
-	return false;
-}
-
-static bool
-has_any_ci(const char *s, size_t n, const char *const *needles)
-{
-	for (; *needles != NULL; needles++)
-		if (has_ci(s, n, *needles))
-			return true;
-	return false;
-}
-
-/* Bytes up to the first newline. */
-static size_t
-first_line(const char *s, size_t n)
-{
-	const char *nl = memchr(s, '\n', n);
-
-	return nl != NULL ? (size_t)(nl - s) : n;
 }
 
 /*
@@ -253,211 +200,6 @@ epoch_s(int64_t t)
 	if (t >= INT64_C(100000000000))
 		t /= 1000;
 	return t > 0 ? t : 0;
-}
-
-/*
- * `You've hit your [a few words] limit`: "your session limit", "your org's
- * monthly usage limit", "your Fable 5 limit". Only words between, so that
- * "You've hit your stride; the limit is…" is not one.
- */
-static bool
-hit_your_limit(const char *s, size_t n, const char *key)
-{
-	size_t m = strlen(key);
-
-	if (n > SCAN_BYTES)
-		n = SCAN_BYTES;
-	for (size_t i = 0; i + m <= n; i++) {
-		if (strncasecmp(s + i, key, m) != 0)
-			continue;
-		for (size_t j = i + m; j < n && j < i + m + 48; j++) {
-			unsigned char c = (unsigned char)s[j];
-
-			if (n - j >= 5 && strncasecmp(s + j, "limit", 5) == 0)
-				return true;
-			if (!(c == ' ' || c == '\'' || c == '-' || c >= 0x80 ||
-			    (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' &&
-			    (c | 0x20) <= 'z')))
-				break;
-		}
-	}
-	return false;
-}
-
-/*
- * Usage-limit forms the CLI prints (lib/retry.c lists them), and the strings the
- * 2.1.197 binary holds. Only ever applied to a text already known to be an
- * error, or to the start of one (cli_error_form).
- */
-static bool
-usage_limit_text(const char *s, size_t n)
-{
-	static const char *const forms[] = {
-		"usage limit reached",		/* Claude (AI) usage limit reached */
-		"hour limit reached",		/* 5-hour / 5 hour limit reached */
-		"weekly limit reached",
-		"limit reached \xe2\x88\x99 resets",	/* U+2219 */
-		"limit reached \xc2\xb7 resets",	/* U+00B7 */
-		"out of usage credits",
-		"out of extra usage",
-		"monthly usage limit",
-		"grace_daily_limit_reached",
-		NULL
-	};
-
-	if (s == NULL)
-		return false;
-	return hit_your_limit(s, n, "you've hit your ") ||
-	    hit_your_limit(s, n, "you\xe2\x80\x99ve hit your ") ||
-	    has_any_ci(s, n, forms);
-}
-
-/*
- * Does this text start with one of the CLI's own error messages? A model
- * answer could begin with the same words, so the short forms must be the
- * whole first line or be followed by the CLI's separators.
- */
-static bool
-term_form(const char *s, size_t n, const char *prefix)
-{
-	size_t m = strlen(prefix);
-	const char *r;
-	size_t rn;
-
-	if (!starts(s, n, prefix))
-		return false;
-	r = s + m;
-	rn = n - m;
-	return rn == 0 || *r == '\n' || *r == '\r' || *r == '.' ||
-	    starts(r, rn, " \xc2\xb7") || starts(r, rn, " \xe2\x88\x99") ||
-	    starts(r, rn, " -") || starts(r, rn, " (");
-}
-
-static bool
-cli_error_form(const char *s, size_t n)
-{
-	static const char *const prefixes[] = {
-		"API Error: ",
-		"Claude AI usage limit reached",
-		"Claude usage limit reached",
-		"5-hour limit reached",
-		"5 hour limit reached",
-		"Failed to authenticate. ",
-		"Error: Reached max turns",
-		"There's an issue with the selected model",
-		NULL
-	};
-	static const char *const terms[] = {
-		"Not logged in", "Invalid API key", "Prompt is too long",
-		"Execution error", "Request timed out", NULL
-	};
-	static const char *const limit_starts[] = {
-		"You've hit your ", "You\xe2\x80\x99ve hit your ",
-		"You're out of ", "You\xe2\x80\x99re out of ", NULL
-	};
-	size_t line;
-
-	if (s == NULL)
-		return false;
-	for (const char *const *p = prefixes; *p != NULL; p++)
-		if (starts(s, n, *p))
-			return true;
-	for (const char *const *p = terms; *p != NULL; p++)
-		if (term_form(s, n, *p))
-			return true;
-	line = first_line(s, n);
-	for (const char *const *p = limit_starts; *p != NULL; p++)
-		if (starts(s, n, *p) && usage_limit_text(s, line))
-			return true;
-	/* `Error: {"data":…,"error_type":"grace_daily_limit_reached"}` */
-	return starts(s, n, "Error: {") &&
-	    has_ci(s, line, "grace_daily_limit_reached");
-}
-
-/* The HTTP status an error text names (`API Error: 529 …`), or 0. */
-static int
-text_status(const char *s, size_t n)
-{
-	static const char key[] = "API Error: ";
-	static const char rej[] = "Request rejected (";
-	const size_t m = sizeof(key) - 1;
-	const char *p = NULL;
-	size_t rn;
-	int st;
-
-	if (s == NULL)
-		return 0;
-	if (n > SCAN_BYTES)
-		n = SCAN_BYTES;
-	for (size_t i = 0; i + m <= n; i++) {
-		if (memcmp(s + i, key, m) == 0) {
-			p = s + i + m;
-			break;
-		}
-	}
-	if (p == NULL)
-		return 0;
-	rn = (size_t)(s + n - p);
-	if (starts(p, rn, rej)) {
-		p += sizeof(rej) - 1;
-		rn -= sizeof(rej) - 1;
-	}
-	if (rn < 3 || p[0] < '1' || p[0] > '5' || p[1] < '0' || p[1] > '9' ||
-	    p[2] < '0' || p[2] > '9' || (rn > 3 && p[3] >= '0' && p[3] <= '9'))
-		return 0;
-	st = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
-	return st;
-}
-
-/* What an error is made of, for classify(). */
-struct errsig {
-	int		 status;	/* HTTP status, 0 unknown */
-	const char	*text;		/* the CLI's error message, or NULL */
-	size_t		 len;
-	bool		 rejected;	/* a rate_limit_event rejected */
-	const char	*kind;		/* "error" of the assistant event */
-};
-
-/* The class of an error: the first rule that matches wins. */
-static enum outcome
-classify(const struct errsig *e)
-{
-	static const char *const network[] = {
-		"Unable to connect to API", "ECONNRESET", "ECONNREFUSED",
-		"ConnectionRefused", "ConnectionClosed", "FailedToOpenSocket",
-		"ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "socket hang up",
-		"fetch failed", "Request timed out", "Connection error",
-		"network", NULL
-	};
-	static const char *const auth[] = {
-		"Not logged in", "Invalid API key", "Failed to authenticate",
-		"authentication", NULL
-	};
-	const char *t = e->text != NULL ? e->text : "";
-	size_t n = e->text != NULL ? e->len : 0;
-	bool kind_limit = e->kind != NULL && strcmp(e->kind, "rate_limit") == 0;
-	bool kind_auth = e->kind != NULL &&
-	    strcmp(e->kind, "authentication_failed") == 0;
-
-	if (e->status == 429 || usage_limit_text(t, n) || e->rejected ||
-	    kind_limit)
-		return OC_RATE_LIMIT;
-	if (e->status == 529 || has_ci(t, n, "overloaded"))
-		return OC_OVERLOADED;
-	/*
-	 * The malformed-response text is what the CLI prints when the SSE
-	 * stream broke mid-way (an `event: error`, seen for overloads):
-	 * the server's failure, and as transient as a 5xx.
-	 */
-	if (e->status == 500 || e->status == 502 || e->status == 503 ||
-	    e->status == 504 || has_ci(t, n, "empty or malformed response"))
-		return OC_SERVER;
-	if (has_any_ci(t, n, network))
-		return OC_NETWORK;
-	if (e->status == 401 || e->status == 403 || has_any_ci(t, n, auth) ||
-	    kind_auth)
-		return OC_AUTH;
-	return OC_ERROR;
 }
 
 static void	detail_add(struct verdict *, const char *, ...)
@@ -664,7 +406,7 @@ note_bad(struct payload *p, const char *s, size_t n)
 /* big: where its `result` string lies when it was not held, or NULL. */
 static void
 keep_result(struct payload *p, cJSON *r, int64_t off, size_t len,
-    const struct bigstr *big)
+    const struct js_str *big)
 {
 	cJSON_Delete(p->result);
 	p->result = r;
@@ -682,7 +424,7 @@ keep_result(struct payload *p, cJSON *r, int64_t off, size_t len,
  */
 static void
 on_event(struct payload *p, cJSON *ev, const char *s, size_t len,
-    int64_t off, const struct bigstr *big)
+    int64_t off, const struct js_str *big)
 {
 	struct pl_event e;
 
@@ -693,6 +435,9 @@ on_event(struct payload *p, cJSON *ev, const char *s, size_t len,
 	e.line_len = s != NULL ? len : 0;
 	e.line_size = len;
 	e.line_off = off;
+	if (str_is(ev, "type", "assistant"))
+		e.msg_id = get_str(cJSON_GetObjectItemCaseSensitive(ev,
+		    "message"), "id");
 	call_hook(p, &e);
 	if (str_is(ev, "type", "result")) {
 		keep_result(p, ev, off, len, big);
@@ -704,364 +449,6 @@ on_event(struct payload *p, cJSON *ev, const char *s, size_t len,
 	cJSON_Delete(ev);
 }
 
-static int	scanned_line(struct payload *, const char *, size_t, int64_t);
-
-/* One complete stream line, without its newline; s[len] is a NUL. */
-static void
-stream_line(struct payload *p, const char *s, size_t len, int64_t off)
-{
-	cJSON *ev;
-
-	if (all_space(s, len))
-		return;
-	/*
-	 * cJSON's strings end at their first NUL ("a\u0000b" would be
-	 * delivered as "a", "\u0000x" judged empty): such a line is read by
-	 * the scanner, as a long one is, and its result decoded whole from
-	 * the spool on delivery.
-	 */
-	if (memmem(s, len, "\\u0000", 6) != NULL &&
-	    scanned_line(p, s, len, off) == 0)
-		return;
-	ev = parse_whole(s, len);
-	if (!cJSON_IsObject(ev)) {
-		cJSON_Delete(ev);
-		/*
-		 * What cJSON refuses (a lone surrogate, deep nesting in a
-		 * member we never read) the scanner may still read, as it
-		 * would were the line long: the same verdict either way.
-		 */
-		if (scanned_line(p, s, len, off) == 0)
-			return;
-		note_bad(p, s, len);
-		return;
-	}
-	on_event(p, ev, s, len, off, NULL);
-}
-
-/*
- * ---- Lines read back from the spool ----
- *
- * With a spool, a stream line longer than line_hold is not held: at its
- * newline it is read back in RD_BYTES pieces and reduced, as it streams
- * by, to the JSON text of an object that has only the members the code
- * above reads (the shapes below), which cJSON then parses; from there
- * the line is judged as a held one. A kept string longer than
- * STR_HOLD_BYTES as escaped JSON (str_hold for the `result` string) is
- * cut to about its first STR_HEAD_BYTES decoded bytes, more than judging
- * ever searches (SCAN_BYTES); for the `result` string its place in the
- * spool and whether it is blank are kept too.
- *
- * Judging must not depend on which way a line was read (the fuzz harness
- * compares both on every input), so what is read as JSON here is what
- * cJSON 1.7 reads, quirks included: white space is any byte up to 0x20,
- * a UTF-8 byte order mark is skipped, numbers are as scan_number reads
- * them, nesting stops at CJSON_NESTING_LIMIT, and strings are read as
- * struct jdec reads them. Only the trailing white space after the object
- * is parse_whole's. A line whose reduction outgrows OUT_MAX_BYTES (tens
- * of thousands of tool_use blocks) is skipped, as an overlong held one.
- */
-
-#define RD_BYTES	65536			/* one read of the spool */
-#define OUT_MAX_BYTES	((size_t)256 << 10)	/* a reduced line, at most */
-#define STR_HEAD_BYTES	((size_t)16 << 10)	/* kept of a long string */
-#define KEY_BYTES	31			/* longer keys are never read */
-
-/*
- * cJSON reads a string in two passes, both copied here as machines fed
- * a byte at a time: the first finds the closing quote (a backslash
- * escapes the next byte, whatever it is), the second decodes what lies
- * before it. They can disagree, as on "\u12\"x", whose \u takes in the
- * escaped quote. Also kept: a \u with a bad hex digit is U+0000. Not
- * kept: cJSON refuses a lone UTF-16 surrogate, which Node's
- * JSON.stringify writes for a cut emoji and prints, in text mode, as
- * U+FFFD; so do we (JDEC_OUT bytes at most per input byte).
- */
-#define JDEC_OUT	8
-enum jd_state { JD_CHAR, JD_ESC, JD_HEX, JD_LOW_BS, JD_LOW_U, JD_LOW_HEX };
-
-struct jdec {
-	bool		 esc;		/* first pass: this byte is escaped */
-	enum jd_state	 st;		/* second pass */
-	int		 nhex;
-	bool		 badhex;
-	unsigned	 code;
-	unsigned	 high;		/* the high surrogate read */
-};
-
-/* First pass: does byte c close the string? */
-static bool
-jdec_closes(struct jdec *d, unsigned char c)
-{
-	if (!d->esc && c == '"')
-		return true;
-	d->esc = !d->esc && c == '\\';
-	return false;
-}
-
-static int
-utf8_put(unsigned long cp, unsigned char *out)
-{
-	if (cp < 0x80) {
-		out[0] = (unsigned char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (unsigned char)(0xc0 | cp >> 6);
-		out[1] = (unsigned char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (unsigned char)(0xe0 | cp >> 12);
-		out[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-		out[2] = (unsigned char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (unsigned char)(0xf0 | cp >> 18);
-	out[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
-	out[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-	out[3] = (unsigned char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
-static void
-jdec_start_hex(struct jdec *d, enum jd_state st)
-{
-	d->st = st;
-	d->nhex = 0;
-	d->code = 0;
-	d->badhex = false;
-}
-
-#define REPLACEMENT	0xfffdUL	/* what Node prints for a lone one */
-
-/* A code point on its own (not the low half of a pair). */
-static int
-jdec_code(struct jdec *d, unsigned code, unsigned char *out)
-{
-	if (code >= 0xd800 && code <= 0xdbff) {
-		d->high = code;
-		d->st = JD_LOW_BS;
-		return 0;
-	}
-	d->st = JD_CHAR;
-	return utf8_put(code >= 0xdc00 && code <= 0xdfff ? REPLACEMENT : code,
-	    out);
-}
-
-/* Four hex digits are in: a code point, or a high surrogate to pair. */
-static int
-jdec_hex_done(struct jdec *d, unsigned char *out)
-{
-	unsigned code = d->badhex ? 0 : d->code;
-	int k;
-
-	if (d->st == JD_HEX)
-		return jdec_code(d, code, out);
-	if (code >= 0xdc00 && code <= 0xdfff) {
-		d->st = JD_CHAR;
-		return utf8_put(0x10000 + (((unsigned long)(d->high & 0x3ff) <<
-		    10) | (code & 0x3ff)), out);
-	}
-	/* The high one was alone; this code stands on its own. */
-	k = utf8_put(REPLACEMENT, out);
-	return k + jdec_code(d, code, out + k);
-}
-
-static int
-jdec_hex(struct jdec *d, unsigned char c, unsigned char *out)
-{
-	int v = -1;
-
-	if (c >= '0' && c <= '9')
-		v = c - '0';
-	else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-		v = (c | 0x20) - 'a' + 10;
-	if (v < 0)
-		d->badhex = true;
-	else
-		d->code = d->code << 4 | (unsigned)v;
-	if (++d->nhex < 4)
-		return 0;
-	return jdec_hex_done(d, out);
-}
-
-static int
-jdec_escape(struct jdec *d, unsigned char c, unsigned char *out)
-{
-	static const char from[] = "bfnrt\"\\/", to[] = "\b\f\n\r\t\"\\/";
-	const char *k;
-
-	d->st = JD_CHAR;
-	if (c == 'u') {
-		jdec_start_hex(d, JD_HEX);
-		return 0;
-	}
-	if (c == '\0' || (k = strchr(from, c)) == NULL)
-		return -1;
-	out[0] = (unsigned char)to[k - from];
-	return 1;
-}
-
-/* Second pass: the bytes c decodes to, into out[JDEC_OUT]: how many, or -1. */
-static int
-jdec_put(struct jdec *d, unsigned char c, unsigned char *out)
-{
-	int k;
-
-	switch (d->st) {
-	case JD_CHAR:
-		if (c == '\\') {
-			d->st = JD_ESC;
-			return 0;
-		}
-		out[0] = c;
-		return 1;
-	case JD_ESC:
-		return jdec_escape(d, c, out);
-	case JD_HEX:
-	case JD_LOW_HEX:
-		return jdec_hex(d, c, out);
-	case JD_LOW_BS:
-		if (c != '\\') {
-			/* A lone high surrogate, then a plain byte. */
-			k = utf8_put(REPLACEMENT, out);
-			out[k] = c;
-			d->st = JD_CHAR;
-			return k + 1;
-		}
-		d->st = JD_LOW_U;
-		return 0;
-	case JD_LOW_U:
-		if (c != 'u') {
-			/* A lone high surrogate, then another escape. */
-			k = utf8_put(REPLACEMENT, out);
-			int e = jdec_escape(d, c, out + k);
-			return e < 0 ? -1 : k + e;
-		}
-		jdec_start_hex(d, JD_LOW_HEX);
-		return 0;
-	}
-	return -1;
-}
-
-/* The closing quote came: what is still to decode, or -1. */
-static int
-jdec_end(const struct jdec *d, unsigned char *out)
-{
-	if (d->st == JD_CHAR)
-		return 0;
-	if (d->st == JD_LOW_BS)
-		return utf8_put(REPLACEMENT, out);
-	if (d->st != JD_ESC)
-		return -1;
-	/* The passes disagreed: cJSON decodes the closing quote itself. */
-	out[0] = '"';
-	return 1;
-}
-
-/* Cut here and closed with a quote, the string decodes as so far. */
-static bool
-jdec_at_rest(const struct jdec *d)
-{
-	return !d->esc && d->st == JD_CHAR;
-}
-
-/* A line in the spool, read a piece at a time. */
-struct rd {
-	int		 fd;
-	int64_t		 off;		/* spool offset of buf[0] */
-	int64_t		 end;		/* of the line */
-	size_t		 i;		/* the next byte is buf[i] */
-	size_t		 n;		/* bytes in buf */
-	int		 err;		/* errno of a failed read, else 0 */
-	const unsigned char *mem;	/* the line in memory (at off), or NULL */
-	int64_t		 mem_off;
-	unsigned char	 buf[RD_BYTES];
-};
-
-static struct rd *
-rd_open(int fd, int64_t off, int64_t len)
-{
-	struct rd *r = malloc(sizeof(*r));
-
-	if (r == NULL)
-		return NULL;
-	r->fd = fd;
-	r->off = off;
-	r->end = off + len;
-	r->i = r->n = 0;
-	r->err = 0;
-	r->mem = NULL;
-	r->mem_off = 0;
-	return r;
-}
-
-static void
-rd_seek(struct rd *r, int64_t off)
-{
-	r->off = off;
-	r->i = r->n = 0;
-}
-
-/* The next piece; -1 at the end of the line, or on an error (err). */
-static int
-rd_fill(struct rd *r)
-{
-	size_t want;
-	ssize_t got;
-
-	r->off += (int64_t)r->n;
-	r->i = r->n = 0;
-	if (r->err != 0 || r->off >= r->end)
-		return -1;
-	want = r->end - r->off < RD_BYTES ? (size_t)(r->end - r->off) :
-	    RD_BYTES;
-	if (r->mem != NULL) {
-		memcpy(r->buf, r->mem + (r->off - r->mem_off), want);
-		r->n = want;
-		return 0;
-	}
-	do {
-		got = pread(r->fd, r->buf + r->n, want - r->n,
-		    (off_t)(r->off + (int64_t)r->n));
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0) {
-			/* Short: the spool lacks what was fed. */
-			r->err = got == 0 ? EIO : errno;
-			r->n = 0;
-			return -1;
-		}
-		r->n += (size_t)got;
-	} while (r->n < want);
-	return 0;
-}
-
-static int
-rd_peek(struct rd *r)
-{
-	if (r->i == r->n && rd_fill(r) == -1)
-		return -1;
-	return r->buf[r->i];
-}
-
-static int
-rd_get(struct rd *r)
-{
-	int c = rd_peek(r);
-
-	if (c >= 0)
-		r->i++;
-	return c;
-}
-
-static int64_t
-rd_pos(const struct rd *r)
-{
-	return r->off + (int64_t)r->i;
-}
-
 /*
  * What is kept of a value: a shape names, for an object, the members
  * read (SH_OBJ: the first of each name, as cJSON finds it) or a shape
@@ -1069,23 +456,9 @@ rd_pos(const struct rd *r)
  * message (SH_TOOLS) or its first string (SH_FIRST_STR, `errors`). A
  * value of another type than its shape expects is kept as a leaf: a
  * scalar whole, an object as {}, an array as []. Every key read above
- * (get_*, cJSON_GetObjectItemCaseSensitive) must be here.
+ * (get_*, cJSON_GetObjectItemCaseSensitive) must be here: the scanner
+ * (jscan.c) keeps nothing else of a stream line.
  */
-enum sh_kind { SH_LEAF, SH_RESULT, SH_OBJ, SH_MAP, SH_TOOLS, SH_FIRST_STR };
-
-struct field;
-
-struct shape {
-	enum sh_kind		 kind;
-	const struct shape	*sub;		/* SH_MAP, SH_TOOLS */
-	const struct field	*fields;	/* SH_OBJ, NULL-terminated */
-};
-
-struct field {
-	const char		*key;
-	const struct shape	*sh;
-};
-
 static const struct shape sh_leaf = { SH_LEAF, NULL, NULL };
 static const struct shape sh_result = { SH_RESULT, NULL, NULL };
 static const struct shape sh_errors = { SH_FIRST_STR, NULL, NULL };
@@ -1102,7 +475,7 @@ static const struct field f_block[] = {
 static const struct shape sh_block = { SH_OBJ, NULL, f_block };
 static const struct shape sh_content = { SH_TOOLS, &sh_block, NULL };
 static const struct field f_message[] = {
-	{ "content", &sh_content }, { NULL, NULL }
+	{ "content", &sh_content }, { "id", &sh_leaf }, { NULL, NULL }
 };
 static const struct shape sh_message = { SH_OBJ, NULL, f_message };
 
@@ -1150,615 +523,18 @@ static const struct field f_event[] = {
 };
 static const struct shape sh_event = { SH_OBJ, NULL, f_event };
 
-/* One line being read back and reduced. */
-struct scan {
-	struct rd	*rd;
-	char		*out;		/* the reduced line, JSON text */
-	size_t		 len;
-	size_t		 cap;
-	bool		 full;		/* it outgrew OUT_MAX_BYTES */
-	int		 err;		/* ENOMEM */
-	size_t		 depth;
-	bool		 deep;		/* past cJSON's nesting limit */
-	size_t		 str_hold;
-	struct bigstr	 big;
-};
-
-/* Appends to the reduced line; once full, nothing more is kept. */
-static void
-out_put(struct scan *sc, const void *b, size_t n)
-{
-	size_t cap;
-	char *nb;
-
-	if (sc->full)
-		return;
-	if (sc->len + n + 1 > OUT_MAX_BYTES) {
-		sc->full = true;
-		return;
-	}
-	if (sc->len + n + 1 > sc->cap) {
-		cap = sc->cap < 1024 ? 1024 : sc->cap;
-		while (cap < sc->len + n + 1)
-			cap *= 2;
-		if ((nb = realloc(sc->out, cap)) == NULL) {
-			sc->full = true;
-			sc->err = ENOMEM;
-			return;
-		}
-		sc->out = nb;
-		sc->cap = cap;
-	}
-	memcpy(sc->out + sc->len, b, n);
-	sc->len += n;
-}
-
-static void
-out_str(struct scan *sc, const char *s)
-{
-	out_put(sc, s, strlen(s));
-}
-
-static void
-skip_ws(struct scan *sc)
-{
-	int c;
-
-	while ((c = rd_peek(sc->rd)) >= 0 && c <= ' ')
-		sc->rd->i++;
-}
-
-static int	scan_value(struct scan *, const struct shape *);
-
-/* What a string decodes to, as far as anything here asks. */
-struct strstat {
-	int64_t		 ndec;		/* bytes decoded */
-	bool		 nul;		/* cJSON's C string ended at a NUL */
-	bool		 nul_text;	/* the result: a NUL is text, as the
-					   CLI prints it (delivered whole) */
-	bool		 has_nul;	/* a NUL was decoded */
-	bool		 empty;		/* before it */
-	bool		 blank;
-	size_t		 nkey;
-};
-
-static void
-str_note(struct strstat *ss, const unsigned char *b, size_t k, char *key)
-{
-	ss->ndec += (int64_t)k;
-	for (size_t i = 0; i < k && !ss->nul; i++) {
-		if (b[i] == '\0')
-			ss->has_nul = true;
-		if (b[i] == '\0' && !ss->nul_text) {
-			ss->nul = true;
-			break;
-		}
-		ss->empty = false;
-		if (!is_space(b[i]))
-			ss->blank = false;
-		if (key != NULL && ss->nkey < KEY_BYTES)
-			key[ss->nkey] = (char)b[i];
-		ss->nkey++;
-	}
-}
-
-/* Nothing more decoded can change what str_note found. */
-static bool
-str_settled(const struct strstat *ss, const char *key)
-{
-	return ss->nul || (!ss->empty && !ss->blank &&
-	    (key == NULL || ss->nkey > KEY_BYTES));
-}
-
-enum str_mode { STR_DROP, STR_KEY, STR_KEEP, STR_RESULT };
-
-/* A string being read. */
-struct strscan {
-	enum str_mode	 mode;
-	bool		 emit;		/* appended: STR_KEEP, STR_RESULT */
-	int64_t		 hold;		/* raw bytes appended whole */
-	int64_t		 off;		/* of its first byte in the spool */
-	int64_t		 raw;		/* its bytes so far */
-	size_t		 cut;		/* where its head may end in sc->out */
-	char		*key;
-	struct jdec	 d;
-	struct strstat	 ss;
-};
-
-/*
- * Decoded bytes as JSON string text that cJSON reads back to the same
- * bytes: an escape is written again, not copied, so that what cJSON
- * would refuse (a lone surrogate) reaches it as the U+FFFD we decoded.
- */
-static void
-out_json_bytes(struct scan *sc, const unsigned char *b, size_t k)
-{
-	char e[8];
-
-	for (size_t i = 0; i < k; i++) {
-		if (b[i] == '"' || b[i] == '\\') {
-			e[0] = '\\';
-			e[1] = (char)b[i];
-			out_put(sc, e, 2);
-		} else if (b[i] < 0x20) {
-			snprintf(e, sizeof(e), "\\u%04x", b[i]);
-			out_put(sc, e, 6);
-		} else
-			out_put(sc, b + i, 1);
-	}
-}
-
-/* One byte of a string, not its closing quote. 0, or -1. */
-static int
-str_byte(struct scan *sc, struct strscan *st, unsigned char c)
-{
-	unsigned char dec[JDEC_OUT];
-	int k;
-
-	if ((k = jdec_put(&st->d, c, dec)) < 0)
-		return -1;
-	st->raw++;
-	str_note(&st->ss, dec, (size_t)k, st->key);
-	/* Everything up to hold, and at least the head. */
-	if (st->emit && (st->raw <= st->hold ||
-	    st->ss.ndec <= (int64_t)STR_HEAD_BYTES)) {
-		out_json_bytes(sc, dec, (size_t)k);
-		if (jdec_at_rest(&st->d) &&
-		    st->ss.ndec <= (int64_t)STR_HEAD_BYTES)
-			st->cut = sc->len;
-	}
-	return 0;
-}
-
-/*
- * m bytes at the reader, none a quote or a backslash, the string at
- * rest: they decode to themselves, so str_byte's work is done at once.
- */
-static void
-str_plain(struct scan *sc, struct strscan *st, size_t m)
-{
-	const unsigned char *b = sc->rd->buf + sc->rd->i;
-	int64_t head = (int64_t)STR_HEAD_BYTES - st->ss.ndec;
-	int64_t keep = st->hold - st->raw;
-	int64_t k = keep > head ? keep : head;
-	size_t before = sc->len;
-
-	if (str_settled(&st->ss, st->key))
-		st->ss.ndec += (int64_t)m;
-	else
-		str_note(&st->ss, b, m, st->key);
-	if (st->emit && k > 0) {
-		out_put(sc, b, k < (int64_t)m ? (size_t)k : m);
-		if (head > 0 && !sc->full)
-			st->cut = before + (head < (int64_t)m ? (size_t)head : m);
-	}
-	st->raw += (int64_t)m;
-	sc->rd->i += m;
-}
-
-/* Plain bytes ahead in the reader's piece. */
-static size_t
-plain_run(const struct rd *r)
-{
-	size_t i = r->i;
-
-	while (i < r->n && r->buf[i] != '"' && r->buf[i] != '\\')
-		i++;
-	return i - r->i;
-}
-
-/* The string is over: what is left to decode, and its head if cut. */
-static int
-str_end(struct scan *sc, struct strscan *st)
-{
-	unsigned char dec[JDEC_OUT];
-	int k;
-
-	if ((k = jdec_end(&st->d, dec)) < 0)
-		return -1;
-	if (st->emit)
-		out_json_bytes(sc, dec, (size_t)k);
-	str_note(&st->ss, dec, (size_t)k, st->key);
-	if (st->key != NULL)
-		st->key[st->ss.nkey <= KEY_BYTES ? st->ss.nkey : 0] = '\0';
-	if (!st->emit)
-		return 0;
-	/* A result with a NUL is never held: cJSON's copy would end there. */
-	if (st->raw > st->hold || (st->mode == STR_RESULT && st->ss.has_nul)) {
-		if (!sc->full)
-			sc->len = st->cut;
-		if (st->mode == STR_RESULT) {
-			sc->big.set = true;
-			sc->big.off = st->off;
-			sc->big.len = st->raw;
-			sc->big.empty = st->ss.empty;
-			sc->big.blank = st->ss.blank;
-		}
-	}
-	out_put(sc, "\"", 1);
-	return 0;
-}
-
-/*
- * A string, the reader at its opening quote. STR_KEY decodes it into
- * key[KEY_BYTES + 1] (as cJSON's C string; "" when longer); STR_KEEP and
- * STR_RESULT append it, or its head when it is longer than they hold
- * (and STR_RESULT says where it lies in sc->big). 0, or -1: not a string
- * as cJSON reads it.
- */
-static int
-scan_string(struct scan *sc, enum str_mode mode, char *key)
-{
-	struct strscan st;
-	size_t m;
-	int c;
-
-	memset(&st, 0, sizeof(st));
-	st.mode = mode;
-	st.emit = mode == STR_KEEP || mode == STR_RESULT;
-	st.hold = (int64_t)(mode == STR_RESULT ? sc->str_hold :
-	    STR_HOLD_BYTES);
-	st.key = key;
-	st.ss.empty = st.ss.blank = true;
-	st.ss.nul_text = mode == STR_RESULT;
-	(void)rd_get(sc->rd);
-	st.off = rd_pos(sc->rd);
-	if (st.emit)
-		out_put(sc, "\"", 1);
-	st.cut = sc->len;
-	for (;;) {
-		if (jdec_at_rest(&st.d) && (m = plain_run(sc->rd)) > 0) {
-			str_plain(sc, &st, m);
-			continue;
-		}
-		if ((c = rd_get(sc->rd)) < 0)
-			return -1;
-		if (jdec_closes(&st.d, (unsigned char)c))
-			return str_end(sc, &st);
-		if (str_byte(sc, &st, (unsigned char)c) == -1)
-			return -1;
-	}
-}
-
-/*
- * Numbers as cJSON reads them since the fix of CVE-2023-26819 (1.7.18,
- * and Debian's 1.7.15+deb12u3): the run of [-+.0-9eE] bytes, any length,
- * is a number if strtod takes all of it (else what is left of it is
- * garbage after the value). For a run that starts with - or a digit,
- * strtod takes all of -?(D+(.D*)?|.D+)([eE][+-]?D+)? and nothing longer.
- */
-enum num_state { NS_START, NS_SIGN, NS_INT, NS_DOT, NS_LEAD_DOT, NS_FRAC,
-	NS_E, NS_E_SIGN, NS_EXP, NS_BAD };
-
-static bool
-is_num_byte(int c)
-{
-	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' ||
-	    c == 'e' || c == 'E';
-}
-
-static enum num_state
-num_step(enum num_state s, int c)
-{
-	bool digit = c >= '0' && c <= '9', e = c == 'e' || c == 'E';
-
-	switch (s) {
-	case NS_START:
-		return c == '-' ? NS_SIGN : digit ? NS_INT : NS_BAD;
-	case NS_SIGN:
-		return digit ? NS_INT : c == '.' ? NS_LEAD_DOT : NS_BAD;
-	case NS_INT:
-		return digit ? NS_INT : c == '.' ? NS_DOT : e ? NS_E : NS_BAD;
-	case NS_DOT:
-	case NS_FRAC:
-		return digit ? NS_FRAC : e ? NS_E : NS_BAD;
-	case NS_LEAD_DOT:
-		return digit ? NS_FRAC : NS_BAD;
-	case NS_E:
-		return digit ? NS_EXP : c == '-' || c == '+' ? NS_E_SIGN :
-		    NS_BAD;
-	case NS_E_SIGN:
-	case NS_EXP:
-		return digit ? NS_EXP : NS_BAD;
-	case NS_BAD:
-		break;
-	}
-	return NS_BAD;
-}
-
-static int
-scan_number(struct scan *sc, bool keep)
-{
-	enum num_state s = NS_START;
-	char ch;
-	int c;
-
-	while ((c = rd_peek(sc->rd)) >= 0 && is_num_byte(c)) {
-		s = num_step(s, c);
-		sc->rd->i++;
-		if (keep) {
-			ch = (char)c;
-			out_put(sc, &ch, 1);
-		}
-	}
-	return s == NS_INT || s == NS_DOT || s == NS_FRAC || s == NS_EXP ?
-	    0 : -1;
-}
-
-static int
-scan_word(struct scan *sc, const char *w, bool keep)
-{
-	for (const char *q = w; *q != '\0'; q++)
-		if (rd_get(sc->rd) != (unsigned char)*q)
-			return -1;
-	if (keep)
-		out_str(sc, w);
-	return 0;
-}
-
-/* The shape of member `key`, NULL unless read and the first of its name. */
-static const struct shape *
-field_shape(const struct shape *sh, const char *key, uint32_t *seen)
-{
-	for (size_t i = 0; sh->fields[i].key != NULL; i++) {
-		if (strcmp(sh->fields[i].key, key) != 0)
-			continue;
-		if ((*seen & UINT32_C(1) << i) != 0)
-			return NULL;
-		*seen |= UINT32_C(1) << i;
-		return sh->fields[i].sh;
-	}
-	return NULL;
-}
-
-/* One member of an object; *kept counts those appended. */
-static int
-scan_member(struct scan *sc, const struct shape *sh, uint32_t *seen,
-    size_t *kept)
-{
-	bool obj = sh != NULL && sh->kind == SH_OBJ;
-	const struct shape *vsh = NULL;
-	char key[KEY_BYTES + 1];
-
-	skip_ws(sc);
-	if (rd_peek(sc->rd) != '"')
-		return -1;
-	if (sh != NULL && sh->kind == SH_MAP) {
-		if (*kept > 0)
-			out_put(sc, ",", 1);
-		if (scan_string(sc, STR_KEEP, NULL) == -1)
-			return -1;
-		vsh = sh->sub;
-	} else {
-		if (scan_string(sc, obj ? STR_KEY : STR_DROP, key) == -1)
-			return -1;
-		if (obj && (vsh = field_shape(sh, key, seen)) != NULL) {
-			if (*kept > 0)
-				out_put(sc, ",", 1);
-			/* The name as looked up: it matched, escapes or not. */
-			out_put(sc, "\"", 1);
-			out_str(sc, key);
-			out_put(sc, "\"", 1);
-		}
-	}
-	skip_ws(sc);
-	if (rd_get(sc->rd) != ':')
-		return -1;
-	if (vsh != NULL)
-		out_put(sc, ":", 1);
-	skip_ws(sc);
-	if (scan_value(sc, vsh) == -1)
-		return -1;
-	if (vsh != NULL)
-		(*kept)++;
-	return 0;
-}
-
-static int
-scan_object(struct scan *sc, const struct shape *sh)
-{
-	uint32_t seen = 0;
-	size_t kept = 0;
-	int c;
-
-	if (sc->depth >= CJSON_NESTING_LIMIT) {
-		sc->deep = true;
-		return -1;
-	}
-	sc->depth++;
-	(void)rd_get(sc->rd);
-	if (sh != NULL)
-		out_put(sc, "{", 1);
-	skip_ws(sc);
-	if (rd_peek(sc->rd) == '}')
-		(void)rd_get(sc->rd);
-	else {
-		do {
-			if (scan_member(sc, sh, &seen, &kept) == -1)
-				return -1;
-			skip_ws(sc);
-		} while ((c = rd_get(sc->rd)) == ',');
-		if (c != '}')
-			return -1;
-	}
-	if (sh != NULL)
-		out_put(sc, "}", 1);
-	sc->depth--;
-	return 0;
-}
-
-/* A reduced content block: is it a tool_use, as on_assistant asks? */
-static bool
-is_tool_use(const char *s, size_t n)
-{
-	cJSON *b = cJSON_ParseWithLength(s, n);
-	bool yes = str_is(b, "type", "tool_use");
-
-	cJSON_Delete(b);
-	return yes;
-}
-
-/* One element of an array; *kept counts those appended. */
-static int
-scan_element(struct scan *sc, const struct shape *sh, size_t *kept)
-{
-	size_t mark = sc->len, el;
-	int c = rd_peek(sc->rd);
-
-	if (sh != NULL && sh->kind == SH_TOOLS && c == '{') {
-		if (*kept > 0)
-			out_put(sc, ",", 1);
-		el = sc->len;
-		if (scan_value(sc, sh->sub) == -1)
-			return -1;
-		if (sc->full)
-			return 0;
-		if (is_tool_use(sc->out + el, sc->len - el))
-			(*kept)++;
-		else
-			sc->len = mark;
-		return 0;
-	}
-	if (sh != NULL && sh->kind == SH_FIRST_STR && c == '"' && *kept == 0) {
-		(*kept)++;
-		return scan_string(sc, STR_KEEP, NULL);
-	}
-	return scan_value(sc, NULL);
-}
-
-static int
-scan_array(struct scan *sc, const struct shape *sh)
-{
-	size_t kept = 0;
-	int c;
-
-	if (sc->depth >= CJSON_NESTING_LIMIT) {
-		sc->deep = true;
-		return -1;
-	}
-	sc->depth++;
-	(void)rd_get(sc->rd);
-	if (sh != NULL)
-		out_put(sc, "[", 1);
-	skip_ws(sc);
-	if (rd_peek(sc->rd) == ']')
-		(void)rd_get(sc->rd);
-	else {
-		do {
-			skip_ws(sc);
-			if (scan_element(sc, sh, &kept) == -1)
-				return -1;
-			skip_ws(sc);
-		} while ((c = rd_get(sc->rd)) == ',');
-		if (c != ']')
-			return -1;
-	}
-	if (sh != NULL)
-		out_put(sc, "]", 1);
-	sc->depth--;
-	return 0;
-}
-
-/* One value: appended as its shape says, or only read (sh NULL). */
-static int
-scan_value(struct scan *sc, const struct shape *sh)
-{
-	int c = rd_peek(sc->rd);
-
-	switch (c) {
-	case 'n':
-		return scan_word(sc, "null", sh != NULL);
-	case 'f':
-		return scan_word(sc, "false", sh != NULL);
-	case 't':
-		return scan_word(sc, "true", sh != NULL);
-	case '"':
-		return scan_string(sc, sh == NULL ? STR_DROP :
-		    sh->kind == SH_RESULT ? STR_RESULT : STR_KEEP, NULL);
-	case '[':
-		return scan_array(sc, sh);
-	case '{':
-		return scan_object(sc, sh);
-	}
-	if (c == '-' || (c >= '0' && c <= '9'))
-		return scan_number(sc, sh != NULL);
-	return -1;
-}
-
-enum scan_end { SCAN_OK, SCAN_BAD, SCAN_FULL, SCAN_ERR };
-
-/* The whole line, as parse_whole reads it, reduced to sc->out. */
-static enum scan_end
-scan_line(struct scan *sc)
-{
-	struct rd *r = sc->rd;
-	int c;
-
-	/* cJSON skips a UTF-8 byte order mark in 5 bytes or more. */
-	if (rd_peek(r) >= 0 && r->n >= 5 && memcmp(r->buf, "\xef\xbb\xbf", 3) == 0)
-		r->i = 3;
-	skip_ws(sc);
-	if (rd_peek(r) != '{' || scan_object(sc, &sh_event) == -1)
-		return r->err != 0 ? SCAN_ERR : SCAN_BAD;
-	while ((c = rd_get(r)) >= 0)
-		if (!is_space((unsigned char)c))
-			return SCAN_BAD;
-	if (r->err != 0 || sc->err != 0)
-		return SCAN_ERR;
-	return sc->full ? SCAN_FULL : SCAN_OK;
-}
-
 /* A line that is no JSON object: its head noted as a held one's is. */
 static int
-spooled_bad(struct payload *p, struct rd *r, int64_t off)
+scanned_bad(struct payload *p)
 {
 	char head[HEAD_BYTES];
-	size_t n = 0;
-	int c;
+	size_t n;
 
-	rd_seek(r, off);
-	while ((c = rd_peek(r)) >= 0 && is_space((unsigned char)c))
-		r->i++;
-	while (n < sizeof(head) && (c = rd_get(r)) >= 0)
-		head[n++] = (char)c;
-	if (r->err != 0) {
-		errno = r->err;
+	if (jscan_head(p->js, head, sizeof(head), &n) == -1)
 		return -1;
-	}
 	/* All white space: skipped, as stream_line does. */
 	if (n > 0)
 		note_bad(p, head, n);
-	return 0;
-}
-
-static int
-spooled_judge(struct payload *p, struct scan *sc, int64_t off, size_t len)
-{
-	enum scan_end how = scan_line(sc);
-	cJSON *ev;
-
-	switch (how) {
-	case SCAN_OK:
-		sc->out[sc->len] = '\0';
-		if (cJSON_IsObject(ev = parse_whole(sc->out, sc->len))) {
-			on_event(p, ev, NULL, len, off, &sc->big);
-			return 0;
-		}
-		/* Out of memory, or a reduction cJSON does not read. */
-		cJSON_Delete(ev);
-		break;
-	case SCAN_BAD:
-		if (sc->deep && p->bad_why == NULL)
-			p->bad_why = "nesting deeper than 1000 levels";
-		return spooled_bad(p, sc->rd, off);
-	case SCAN_FULL:
-		break;
-	case SCAN_ERR:
-		errno = sc->rd->err != 0 ? sc->rd->err : sc->err;
-		return -1;
-	}
-	p->nbad++;
-	p->skipped_odd = true;
 	return 0;
 }
 
@@ -1770,32 +546,44 @@ spooled_judge(struct payload *p, struct scan *sc, int64_t off, size_t len)
 static int
 scan_judge(struct payload *p, const char *mem, int64_t off, size_t len)
 {
-	struct scan sc;
-	int rc;
+	struct js_line l;
+	cJSON *ev;
 
-	memset(&sc, 0, sizeof(sc));
-	sc.str_hold = p->str_hold;
-	if ((sc.rd = rd_open(p->spool_fd, off, (int64_t)len)) == NULL)
+	if (p->js == NULL && (p->js = jscan_new(p->spool_fd)) == NULL)
 		return -1;
-	sc.rd->mem = (const unsigned char *)mem;
-	sc.rd->mem_off = off;
-	rc = spooled_judge(p, &sc, off, len);
-	free(sc.rd);
-	free(sc.out);
-	return rc;
+	switch (jscan_line(p->js, &sh_event, mem, off, len, p->str_hold, &l)) {
+	case JS_OK:
+		if (cJSON_IsObject(ev = parse_whole(l.json, l.len))) {
+			on_event(p, ev, mem, len, off, &l.big);
+			return 0;
+		}
+		/* Out of memory, or a reduction cJSON does not read. */
+		cJSON_Delete(ev);
+		break;
+	case JS_BAD:
+		if (l.deep && p->bad_why == NULL)
+			p->bad_why = "nesting deeper than 1000 levels";
+		return scanned_bad(p);
+	case JS_FULL:
+		break;
+	case JS_ERR:
+		return -1;
+	}
+	p->nbad++;
+	p->skipped_odd = true;
+	return 0;
 }
 
-/* A line left in the spool, at its end. */
+/*
+ * One complete stream line held in memory, without its newline: read by
+ * the scanner from there, as a long one is from the spool. 0, or -1
+ * with errno.
+ */
 static int
-spooled_line(struct payload *p, int64_t off, size_t len)
+stream_line(struct payload *p, const char *s, size_t len, int64_t off)
 {
-	return scan_judge(p, NULL, off, len);
-}
-
-/* A held line the scanner must read (see stream_line). */
-static int
-scanned_line(struct payload *p, const char *s, size_t len, int64_t off)
-{
+	if (all_space(s, len))
+		return 0;
 	return scan_judge(p, s, off, len);
 }
 
@@ -1838,11 +626,10 @@ end_line(struct payload *p)
 		p->nbad++;
 	} else if (p->spooled) {
 		p->spooled = false;
-		rc = spooled_line(p, p->line_off, (size_t)(p->off - p->line_off));
-	} else if (p->len > 0) {
-		p->buf[p->len] = '\0';
-		stream_line(p, p->buf, p->len, p->line_off);
-	}
+		rc = scan_judge(p, NULL, p->line_off,
+		    (size_t)(p->off - p->line_off));
+	} else if (p->len > 0)
+		rc = stream_line(p, p->buf, p->len, p->line_off);
 	p->len = 0;
 	if (p->cap > LINE_KEEP_BYTES)
 		drop_buffer(p);
@@ -1944,7 +731,7 @@ payload_new(enum pl_format fmt, pl_hook *hook, void *ctx)
 	p->all_space = true;
 	p->spool_fd = -1;
 	p->line_hold = LINE_HOLD_BYTES;
-	p->str_hold = STR_HOLD_BYTES;
+	p->str_hold = JS_STR_HOLD;
 	return p;
 }
 
@@ -1984,6 +771,7 @@ payload_free(struct payload *p)
 	if (p == NULL)
 		return;
 	free(p->buf);
+	jscan_free(p->js);
 	cJSON_Delete(p->result);
 	free(p);
 }
@@ -2005,12 +793,6 @@ payload_feed(struct payload *p, const char *b, size_t n)
 		return 0;
 	}
 	return 0;
-}
-
-bool
-payload_has_result(const struct payload *p)
-{
-	return p->result != NULL;
 }
 
 /*
@@ -2381,99 +1163,17 @@ payload_result_text(const struct payload *p, size_t *len)
 	return s;
 }
 
-static int
-write_all(int fd, const void *b, size_t n)
-{
-	const char *q = b;
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, q, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		q += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/*
- * Decodes a result string not held from the spool to fd, a piece at a
- * time; runs without a backslash decode to themselves.
- */
-static int
-write_big(struct rd *r, unsigned char *out, int fd, bool *ends_nl)
-{
-	const unsigned char *b, *bs;
-	struct jdec d;
-	size_t n = 0, m;
-	int c, k;
-
-	memset(&d, 0, sizeof(d));
-	while ((c = rd_peek(r)) >= 0) {
-		if (d.st == JD_CHAR && c != '\\') {
-			b = r->buf + r->i;
-			bs = memchr(b, '\\', r->n - r->i);
-			m = bs != NULL ? (size_t)(bs - b) : r->n - r->i;
-			if (m > RD_BYTES - n)
-				m = RD_BYTES - n;
-			memcpy(out + n, b, m);
-			k = (int)m;
-			r->i += m;
-		} else {
-			k = jdec_put(&d, (unsigned char)c, out + n);
-			r->i++;
-		}
-		/* It was read whole once: the spool changed since. */
-		if (k < 0) {
-			errno = EIO;
-			return -1;
-		}
-		n += (size_t)k;
-		if (k > 0)
-			*ends_nl = out[n - 1] == '\n';
-		if (n >= RD_BYTES) {
-			if (write_all(fd, out, n) == -1)
-				return -1;
-			n = 0;
-		}
-	}
-	if (r->err != 0) {
-		errno = r->err;
-		return -1;
-	}
-	if ((k = jdec_end(&d, out + n)) < 0) {
-		errno = EIO;
-		return -1;
-	}
-	n += (size_t)k;
-	if (k > 0)
-		*ends_nl = out[n - 1] == '\n';
-	return write_all(fd, out, n);
-}
-
 int
 payload_write_result(const struct payload *p, int fd, bool *ends_nl)
 {
 	const char *s;
-	unsigned char *out;
-	struct rd *r;
 	size_t n;
-	int rc;
 
 	*ends_nl = false;
-	if (p->result != NULL && p->big.set) {
-		r = rd_open(p->spool_fd, p->big.off, p->big.len);
-		out = malloc(RD_BYTES + JDEC_OUT);
-		rc = r != NULL && out != NULL ? write_big(r, out, fd, ends_nl) : -1;
-		free(r);
-		free(out);
-		return rc;
-	}
+	if (p->result != NULL && p->big.set)
+		return jscan_write_str(p->spool_fd, &p->big, fd, ends_nl);
 	if ((s = payload_result_text(p, &n)) == NULL || n == 0)
 		return 0;
 	*ends_nl = s[n - 1] == '\n';
-	return write_all(fd, s, n);
+	return io_write_all(fd, s, n);
 }

@@ -45,6 +45,8 @@ struct pl_event {
 	size_t		 line_len;	/* of line; 0 when line is NULL */
 	size_t		 line_size;	/* of the line in the stream, always */
 	int64_t		 line_off;	/* offset of the line in the stream */
+	const char	*msg_id;	/* EVENT, TOOL_USE of an assistant line:
+					   its message.id (one per API response) */
 	const char	*model;		/* INIT; FALLBACK: the new model */
 	const char	*session;	/* INIT */
 	const char	*from_model;	/* FALLBACK: the original model */
@@ -128,8 +130,6 @@ void		 payload_set_placeholder(struct payload *, const char *);
  * when there is no spool), or the error of a read of the spool.
  */
 int		 payload_feed(struct payload *, const char *, size_t);
-/* A type:"result" line was read (PL_STREAM; PL_JSON after judging). */
-bool		 payload_has_result(const struct payload *);
 /* May be called again, with the same or another end. */
 void		 payload_judge(struct payload *, const struct pl_end *,
 		    struct verdict *);

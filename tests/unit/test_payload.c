@@ -236,6 +236,7 @@ struct seen {
 	int64_t		 line_off;
 	char		 model[128], session[64], from_model[128];
 	char		 tool[64], skill[64], error[32], limit_status[32];
+	char		 msg_id[64];
 	int		 retry_attempt, retry_max, error_status;
 	double		 retry_delay_ms;
 	int64_t		 resets_at;
@@ -279,6 +280,7 @@ record(void *ctx, const struct pl_event *ev)
 	cp(s->session, sizeof(s->session), ev->session);
 	cp(s->from_model, sizeof(s->from_model), ev->from_model);
 	cp(s->tool, sizeof(s->tool), ev->tool);
+	cp(s->msg_id, sizeof(s->msg_id), ev->msg_id);
 	cp(s->skill, sizeof(s->skill), ev->skill);
 	cp(s->error, sizeof(s->error), ev->error);
 	cp(s->limit_status, sizeof(s->limit_status), ev->limit_status);
@@ -287,7 +289,8 @@ record(void *ctx, const struct pl_event *ev)
 	s->error_status = ev->error_status;
 	s->retry_delay_ms = ev->retry_delay_ms;
 	s->resets_at = ev->resets_at;
-	s->had_result = r->p != NULL && payload_has_result(r->p);
+	/* A result string is kept before the hook hears of it. */
+	s->had_result = r->p != NULL && payload_result_text(r->p, NULL) != NULL;
 }
 
 /* Feeds s in pieces of `chunk` bytes (0: all at once) and judges. */
@@ -376,7 +379,8 @@ START_TEST(table_stream)
 	/* The last event the hook saw is the result, and it was kept. */
 	ck_assert_int_ge(rec.n, 2);
 	ck_assert_int_eq(rec.ev[rec.n - 1].kind, PLE_RESULT);
-	ck_assert(rec.ev[rec.n - 1].had_result);
+	ck_assert(rec.ev[rec.n - 1].had_result ||
+	    payload_result_text(p, NULL) == NULL);
 	ck_assert_int_eq(rec.ev[rec.n - 2].kind, PLE_EVENT);
 	ck_assert_int_eq(rec.ev[rec.n - 2].line_off, v.result_off);
 	payload_free(p);
@@ -1066,6 +1070,42 @@ START_TEST(hook_init_retry_fallback)
 	ck_assert_str_eq(v.usage.model, "claude-sonnet-5");
 	ck_assert(!r.ev[7].had_result);
 	payload_free(p);
+}
+END_TEST
+
+static struct payload *run_spool(const char *, size_t, size_t, size_t,
+		    size_t, struct verdict *, struct rec *, int *);
+
+/*
+ * Each assistant line's message id, one per API response (run.c counts
+ * responses by it), however the line was read; none on other lines.
+ */
+START_TEST(hook_msg_id)
+{
+	static const char s[] = INIT ASSISTANT_TEXT("a") TOOL_TURN
+	    ASSISTANT_ERR("rate_limit", "x") SUCCESS("done", "1");
+	static const char *const want[] = { "<null>", "msg_1", "msg_2",
+	    "<null>", UUID, "<null>" };
+	struct verdict v;
+	struct rec r;
+	struct payload *p;
+	int spool;
+
+	for (int pass = 0; pass < 2; pass++) {
+		int i = -1, k = 0;
+
+		/* Held, then every line read back from the spool. */
+		p = pass == 0 ? run_fmt(PL_STREAM, s, strlen(s), 7, &end_ok,
+		    &v, &r) : run_spool(s, strlen(s), 7, 16, 16, &v, &r, &spool);
+		while ((i = find_kind(&r, PLE_EVENT, i + 1)) != -1)
+			ck_assert_str_eq(r.ev[i].msg_id, want[k++]);
+		ck_assert_int_eq(k, 6);
+		i = find_kind(&r, PLE_TOOL_USE, 0);
+		ck_assert_str_eq(r.ev[i].msg_id, "msg_2");
+		payload_free(p);
+		if (pass == 1)
+			close(spool);
+	}
 }
 END_TEST
 
@@ -1778,6 +1818,7 @@ payload_suite(void)
 	tc = tcase_create("hooks");
 	tcase_add_test(tc, hook_init_retry_fallback);
 	tcase_add_test(tc, hook_tool_use);
+	tcase_add_test(tc, hook_msg_id);
 	tcase_add_test(tc, hook_rate_limit);
 	tcase_add_test(tc, rate_limit_event_judging);
 	suite_add_tcase(s, tc);

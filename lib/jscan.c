@@ -1,0 +1,1102 @@
+/*
+ * jscan: the one reader of stream-json lines (see jscan.h). Every line
+ * is read here, a held one from memory, a long one back from the spool
+ * in RD_BYTES pieces, and reduced as it streams by to the JSON text of
+ * an object that has only the members its shape names, which cJSON then
+ * parses (payload.c judges from there). A kept string longer than
+ * JS_STR_HOLD as escaped JSON (str_hold for the `result` string of a
+ * line read back) is cut to about its first STR_HEAD_BYTES decoded
+ * bytes, more than judging ever searches; for the `result` string its
+ * place in the spool and whether it is blank are kept too, and
+ * jscan_write_str decodes it from there on delivery.
+ *
+ * What is read as JSON is what cJSON 1.7 reads, quirks included, so
+ * that verdicts stay those of the releases that parsed held lines with
+ * cJSON: white space is any byte up to 0x20, a UTF-8 byte order mark is
+ * skipped, numbers are as scan_number reads them, nesting stops at
+ * CJSON_NESTING_LIMIT, and strings are read as struct jdec reads them;
+ * only lone UTF-16 surrogates differ (U+FFFD, as Node prints them). A
+ * line whose reduction outgrows its bound (tens of thousands of
+ * tool_use blocks) is skipped, as an overlong held one.
+ */
+#include "jscan.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io.h"
+
+static bool
+is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+	    c == '\f';
+}
+
+#define RD_BYTES	65536			/* one read of the spool */
+#define OUT_MAX_BYTES	((size_t)256 << 10)	/* a reduced line, at most */
+#define STR_HEAD_BYTES	((size_t)16 << 10)	/* kept of a long string */
+#define KEY_BYTES	31			/* longer keys are never read */
+#define LINE_KEEP_BYTES	((size_t)1 << 20)	/* a larger buffer is let go */
+
+/*
+ * cJSON reads a string in two passes, both copied here as machines fed
+ * a byte at a time: the first finds the closing quote (a backslash
+ * escapes the next byte, whatever it is), the second decodes what lies
+ * before it. They can disagree, as on "\u12\"x", whose \u takes in the
+ * escaped quote. Also kept: a \u with a bad hex digit is U+0000. Not
+ * kept: cJSON refuses a lone UTF-16 surrogate, which Node's
+ * JSON.stringify writes for a cut emoji and prints, in text mode, as
+ * U+FFFD; so do we (JDEC_OUT bytes at most per input byte).
+ */
+#define JDEC_OUT	8
+enum jd_state { JD_CHAR, JD_ESC, JD_HEX, JD_LOW_BS, JD_LOW_U, JD_LOW_HEX };
+
+struct jdec {
+	bool		 esc;		/* first pass: this byte is escaped */
+	enum jd_state	 st;		/* second pass */
+	int		 nhex;
+	bool		 badhex;
+	unsigned	 code;
+	unsigned	 high;		/* the high surrogate read */
+};
+
+/* First pass: does byte c close the string? */
+static bool
+jdec_closes(struct jdec *d, unsigned char c)
+{
+	if (!d->esc && c == '"')
+		return true;
+	d->esc = !d->esc && c == '\\';
+	return false;
+}
+
+static int
+utf8_put(unsigned long cp, unsigned char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (unsigned char)(0xc0 | cp >> 6);
+		out[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (unsigned char)(0xe0 | cp >> 12);
+		out[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (unsigned char)(0xf0 | cp >> 18);
+	out[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (unsigned char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+static void
+jdec_start_hex(struct jdec *d, enum jd_state st)
+{
+	d->st = st;
+	d->nhex = 0;
+	d->code = 0;
+	d->badhex = false;
+}
+
+#define REPLACEMENT	0xfffdUL	/* what Node prints for a lone one */
+
+/* A code point on its own (not the low half of a pair). */
+static int
+jdec_code(struct jdec *d, unsigned code, unsigned char *out)
+{
+	if (code >= 0xd800 && code <= 0xdbff) {
+		d->high = code;
+		d->st = JD_LOW_BS;
+		return 0;
+	}
+	d->st = JD_CHAR;
+	return utf8_put(code >= 0xdc00 && code <= 0xdfff ? REPLACEMENT : code,
+	    out);
+}
+
+/* Four hex digits are in: a code point, or a high surrogate to pair. */
+static int
+jdec_hex_done(struct jdec *d, unsigned char *out)
+{
+	unsigned code = d->badhex ? 0 : d->code;
+	int k;
+
+	if (d->st == JD_HEX)
+		return jdec_code(d, code, out);
+	if (code >= 0xdc00 && code <= 0xdfff) {
+		d->st = JD_CHAR;
+		return utf8_put(0x10000 + (((unsigned long)(d->high & 0x3ff) <<
+		    10) | (code & 0x3ff)), out);
+	}
+	/* The high one was alone; this code stands on its own. */
+	k = utf8_put(REPLACEMENT, out);
+	return k + jdec_code(d, code, out + k);
+}
+
+static int
+jdec_hex(struct jdec *d, unsigned char c, unsigned char *out)
+{
+	int v = -1;
+
+	if (c >= '0' && c <= '9')
+		v = c - '0';
+	else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+		v = (c | 0x20) - 'a' + 10;
+	if (v < 0)
+		d->badhex = true;
+	else
+		d->code = d->code << 4 | (unsigned)v;
+	if (++d->nhex < 4)
+		return 0;
+	return jdec_hex_done(d, out);
+}
+
+static int
+jdec_escape(struct jdec *d, unsigned char c, unsigned char *out)
+{
+	static const char from[] = "bfnrt\"\\/", to[] = "\b\f\n\r\t\"\\/";
+	const char *k;
+
+	d->st = JD_CHAR;
+	if (c == 'u') {
+		jdec_start_hex(d, JD_HEX);
+		return 0;
+	}
+	if (c == '\0' || (k = strchr(from, c)) == NULL)
+		return -1;
+	out[0] = (unsigned char)to[k - from];
+	return 1;
+}
+
+/* Second pass: the bytes c decodes to, into out[JDEC_OUT]: how many, or -1. */
+static int
+jdec_put(struct jdec *d, unsigned char c, unsigned char *out)
+{
+	int k;
+
+	switch (d->st) {
+	case JD_CHAR:
+		if (c == '\\') {
+			d->st = JD_ESC;
+			return 0;
+		}
+		out[0] = c;
+		return 1;
+	case JD_ESC:
+		return jdec_escape(d, c, out);
+	case JD_HEX:
+	case JD_LOW_HEX:
+		return jdec_hex(d, c, out);
+	case JD_LOW_BS:
+		if (c != '\\') {
+			/* A lone high surrogate, then a plain byte. */
+			k = utf8_put(REPLACEMENT, out);
+			out[k] = c;
+			d->st = JD_CHAR;
+			return k + 1;
+		}
+		d->st = JD_LOW_U;
+		return 0;
+	case JD_LOW_U:
+		if (c != 'u') {
+			/* A lone high surrogate, then another escape. */
+			k = utf8_put(REPLACEMENT, out);
+			int e = jdec_escape(d, c, out + k);
+			return e < 0 ? -1 : k + e;
+		}
+		jdec_start_hex(d, JD_LOW_HEX);
+		return 0;
+	}
+	return -1;
+}
+
+/* The closing quote came: what is still to decode, or -1. */
+static int
+jdec_end(const struct jdec *d, unsigned char *out)
+{
+	if (d->st == JD_CHAR)
+		return 0;
+	if (d->st == JD_LOW_BS)
+		return utf8_put(REPLACEMENT, out);
+	if (d->st != JD_ESC)
+		return -1;
+	/* The passes disagreed: cJSON decodes the closing quote itself. */
+	out[0] = '"';
+	return 1;
+}
+
+/* Cut here and closed with a quote, the string decodes as so far. */
+static bool
+jdec_at_rest(const struct jdec *d)
+{
+	return !d->esc && d->st == JD_CHAR;
+}
+
+/* A line in the spool, read a piece at a time. */
+struct rd {
+	int		 fd;
+	int64_t		 off;		/* spool offset of buf[0] */
+	int64_t		 end;		/* of the line */
+	size_t		 i;		/* the next byte is buf[i] */
+	size_t		 n;		/* bytes in buf */
+	int		 err;		/* errno of a failed read, else 0 */
+	const unsigned char *mem;	/* the line in memory (at off), or NULL */
+	int64_t		 mem_off;
+	const unsigned char *buf;	/* the piece: in mem, or store */
+	unsigned char	 store[RD_BYTES];
+};
+
+static struct rd *
+rd_open(int fd, int64_t off, int64_t len)
+{
+	struct rd *r = malloc(sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->fd = fd;
+	r->off = off;
+	r->end = off + len;
+	r->i = r->n = 0;
+	r->err = 0;
+	r->mem = NULL;
+	r->mem_off = 0;
+	r->buf = r->store;
+	return r;
+}
+
+/*
+ * Points r at a line: len bytes at spool offset off, also in memory at
+ * mem unless that is NULL.
+ */
+static void
+rd_reset(struct rd *r, const char *mem, int64_t off, int64_t len)
+{
+	r->off = off;
+	r->end = off + len;
+	r->i = r->n = 0;
+	r->err = 0;
+	r->mem = (const unsigned char *)mem;
+	r->mem_off = off;
+	r->buf = r->store;
+}
+
+static void
+rd_seek(struct rd *r, int64_t off)
+{
+	r->off = off;
+	r->i = r->n = 0;
+}
+
+/* The next piece; -1 at the end of the line, or on an error (err). */
+static int
+rd_fill(struct rd *r)
+{
+	size_t want;
+	ssize_t got;
+
+	r->off += (int64_t)r->n;
+	r->i = r->n = 0;
+	if (r->err != 0 || r->off >= r->end)
+		return -1;
+	if (r->mem != NULL) {
+		/* A line in memory is one piece, read where it lies. */
+		r->buf = r->mem + (r->off - r->mem_off);
+		r->n = (size_t)(r->end - r->off);
+		return 0;
+	}
+	want = r->end - r->off < RD_BYTES ? (size_t)(r->end - r->off) :
+	    RD_BYTES;
+	r->buf = r->store;
+	do {
+		got = pread(r->fd, r->store + r->n, want - r->n,
+		    (off_t)(r->off + (int64_t)r->n));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			/* Short: the spool lacks what was fed. */
+			r->err = got == 0 ? EIO : errno;
+			r->n = 0;
+			return -1;
+		}
+		r->n += (size_t)got;
+	} while (r->n < want);
+	return 0;
+}
+
+static int
+rd_peek(struct rd *r)
+{
+	if (r->i == r->n && rd_fill(r) == -1)
+		return -1;
+	return r->buf[r->i];
+}
+
+static int
+rd_get(struct rd *r)
+{
+	int c = rd_peek(r);
+
+	if (c >= 0)
+		r->i++;
+	return c;
+}
+
+static int64_t
+rd_pos(const struct rd *r)
+{
+	return r->off + (int64_t)r->i;
+}
+
+
+/* One line being read back and reduced. */
+struct scan {
+	struct rd	*rd;
+	char		*out;		/* the reduced line, JSON text */
+	size_t		 len;
+	size_t		 cap;
+	size_t		 out_max;	/* it may grow to (with its NUL) */
+	bool		 full;		/* it outgrew out_max */
+	int		 err;		/* ENOMEM */
+	size_t		 depth;
+	bool		 deep;		/* past cJSON's nesting limit */
+	size_t		 str_hold;
+	struct js_str	 big;
+};
+
+/* Appends to the reduced line; once full, nothing more is kept. */
+static void
+out_put(struct scan *sc, const void *b, size_t n)
+{
+	size_t cap;
+	char *nb;
+
+	if (sc->full)
+		return;
+	if (sc->len + n + 1 > sc->out_max) {
+		sc->full = true;
+		return;
+	}
+	if (sc->len + n + 1 > sc->cap) {
+		cap = sc->cap < 1024 ? 1024 : sc->cap;
+		while (cap < sc->len + n + 1)
+			cap *= 2;
+		if ((nb = realloc(sc->out, cap)) == NULL) {
+			sc->full = true;
+			sc->err = ENOMEM;
+			return;
+		}
+		sc->out = nb;
+		sc->cap = cap;
+	}
+	memcpy(sc->out + sc->len, b, n);
+	sc->len += n;
+}
+
+static void
+out_str(struct scan *sc, const char *s)
+{
+	out_put(sc, s, strlen(s));
+}
+
+static void
+skip_ws(struct scan *sc)
+{
+	int c;
+
+	while ((c = rd_peek(sc->rd)) >= 0 && c <= ' ')
+		sc->rd->i++;
+}
+
+static int	scan_value(struct scan *, const struct shape *);
+
+/* What a string decodes to, as far as anything here asks. */
+struct strstat {
+	int64_t		 ndec;		/* bytes decoded */
+	bool		 nul;		/* cJSON's C string ended at a NUL */
+	bool		 nul_text;	/* the result: a NUL is text, as the
+					   CLI prints it (delivered whole) */
+	bool		 has_nul;	/* a NUL was decoded */
+	bool		 empty;		/* before it */
+	bool		 blank;
+	size_t		 nkey;
+};
+
+static bool	str_settled(const struct strstat *, const char *);
+
+/*
+ * Decoded bytes: looked at one by one until nothing more can change
+ * what is noted, then, for the result, only searched for a NUL.
+ */
+static void
+str_note(struct strstat *ss, const unsigned char *b, size_t k, char *key)
+{
+	size_t i;
+
+	ss->ndec += (int64_t)k;
+	for (i = 0; i < k && !ss->nul && !str_settled(ss, key); i++) {
+		if (b[i] == '\0')
+			ss->has_nul = true;
+		if (b[i] == '\0' && !ss->nul_text) {
+			ss->nul = true;
+			break;
+		}
+		ss->empty = false;
+		if (!is_space(b[i]))
+			ss->blank = false;
+		if (key != NULL && ss->nkey < KEY_BYTES)
+			key[ss->nkey] = (char)b[i];
+		ss->nkey++;
+	}
+	if (i < k && ss->nul_text && !ss->has_nul &&
+	    memchr(b + i, '\0', k - i) != NULL)
+		ss->has_nul = true;
+}
+
+/* Nothing more decoded can change what str_note found. */
+static bool
+str_settled(const struct strstat *ss, const char *key)
+{
+	return ss->nul || (!ss->empty && !ss->blank &&
+	    (key == NULL || ss->nkey > KEY_BYTES));
+}
+
+enum str_mode { STR_DROP, STR_KEY, STR_KEEP, STR_RESULT };
+
+/* A string being read. */
+struct strscan {
+	enum str_mode	 mode;
+	bool		 emit;		/* appended: STR_KEEP, STR_RESULT */
+	int64_t		 hold;		/* raw bytes appended whole */
+	int64_t		 off;		/* of its first byte in the spool */
+	int64_t		 raw;		/* its bytes so far */
+	size_t		 cut;		/* where its head may end in sc->out */
+	char		*key;
+	struct jdec	 d;
+	struct strstat	 ss;
+};
+
+/*
+ * Decoded bytes as JSON string text that cJSON reads back to the same
+ * bytes: an escape is written again, not copied, so that what cJSON
+ * would refuse (a lone surrogate) reaches it as the U+FFFD we decoded.
+ */
+static void
+out_json_bytes(struct scan *sc, const unsigned char *b, size_t k)
+{
+	char e[8];
+
+	for (size_t i = 0; i < k; i++) {
+		if (b[i] == '"' || b[i] == '\\') {
+			e[0] = '\\';
+			e[1] = (char)b[i];
+			out_put(sc, e, 2);
+		} else if (b[i] < 0x20) {
+			snprintf(e, sizeof(e), "\\u%04x", b[i]);
+			out_put(sc, e, 6);
+		} else
+			out_put(sc, b + i, 1);
+	}
+}
+
+/* One byte of a string, not its closing quote. 0, or -1. */
+static int
+str_byte(struct scan *sc, struct strscan *st, unsigned char c)
+{
+	unsigned char dec[JDEC_OUT];
+	int k;
+
+	if ((k = jdec_put(&st->d, c, dec)) < 0)
+		return -1;
+	st->raw++;
+	str_note(&st->ss, dec, (size_t)k, st->key);
+	/* Everything up to hold, and at least the head. */
+	if (st->emit && (st->raw <= st->hold ||
+	    st->ss.ndec <= (int64_t)STR_HEAD_BYTES)) {
+		out_json_bytes(sc, dec, (size_t)k);
+		if (jdec_at_rest(&st->d) &&
+		    st->ss.ndec <= (int64_t)STR_HEAD_BYTES)
+			st->cut = sc->len;
+	}
+	return 0;
+}
+
+/*
+ * m bytes at the reader, none a quote or a backslash, the string at
+ * rest: they decode to themselves, so str_byte's work is done at once.
+ */
+static void
+str_plain(struct scan *sc, struct strscan *st, size_t m)
+{
+	const unsigned char *b = sc->rd->buf + sc->rd->i;
+	int64_t head = (int64_t)STR_HEAD_BYTES - st->ss.ndec;
+	int64_t keep = st->hold - st->raw;
+	int64_t k = keep > head ? keep : head;
+	size_t before = sc->len;
+
+	str_note(&st->ss, b, m, st->key);
+	if (st->emit && k > 0) {
+		out_put(sc, b, k < (int64_t)m ? (size_t)k : m);
+		if (head > 0 && !sc->full)
+			st->cut = before + (head < (int64_t)m ? (size_t)head : m);
+	}
+	st->raw += (int64_t)m;
+	sc->rd->i += m;
+}
+
+/*
+ * Plain bytes ahead in the reader's piece: up to the first quote, then
+ * up to the first backslash before it; memchr reads them many at a time.
+ */
+static size_t
+plain_run(const struct rd *r)
+{
+	const unsigned char *b = r->buf + r->i, *q;
+	size_t m = r->n - r->i;
+
+	if ((q = memchr(b, '"', m)) != NULL)
+		m = (size_t)(q - b);
+	if ((q = memchr(b, '\\', m)) != NULL)
+		m = (size_t)(q - b);
+	return m;
+}
+
+/* The string is over: what is left to decode, and its head if cut. */
+static int
+str_end(struct scan *sc, struct strscan *st)
+{
+	unsigned char dec[JDEC_OUT];
+	int k;
+
+	if ((k = jdec_end(&st->d, dec)) < 0)
+		return -1;
+	if (st->emit)
+		out_json_bytes(sc, dec, (size_t)k);
+	str_note(&st->ss, dec, (size_t)k, st->key);
+	if (st->key != NULL)
+		st->key[st->ss.nkey <= KEY_BYTES ? st->ss.nkey : 0] = '\0';
+	if (!st->emit)
+		return 0;
+	/* A result with a NUL is never held: cJSON's copy would end there. */
+	if (st->raw > st->hold || (st->mode == STR_RESULT && st->ss.has_nul)) {
+		if (!sc->full)
+			sc->len = st->cut;
+		if (st->mode == STR_RESULT) {
+			sc->big.set = true;
+			sc->big.off = st->off;
+			sc->big.len = st->raw;
+			sc->big.empty = st->ss.empty;
+			sc->big.blank = st->ss.blank;
+		}
+	}
+	out_put(sc, "\"", 1);
+	return 0;
+}
+
+/*
+ * A string, the reader at its opening quote. STR_KEY decodes it into
+ * key[KEY_BYTES + 1] (as cJSON's C string; "" when longer); STR_KEEP and
+ * STR_RESULT append it, or its head when it is longer than they hold
+ * (and STR_RESULT says where it lies in sc->big). 0, or -1: not a string
+ * as cJSON reads it.
+ */
+static int
+scan_string(struct scan *sc, enum str_mode mode, char *key)
+{
+	struct strscan st;
+	size_t m;
+	int c;
+
+	memset(&st, 0, sizeof(st));
+	st.mode = mode;
+	st.emit = mode == STR_KEEP || mode == STR_RESULT;
+	st.hold = (int64_t)(mode == STR_RESULT ? sc->str_hold :
+	    JS_STR_HOLD);
+	st.key = key;
+	st.ss.empty = st.ss.blank = true;
+	st.ss.nul_text = mode == STR_RESULT;
+	(void)rd_get(sc->rd);
+	st.off = rd_pos(sc->rd);
+	if (st.emit)
+		out_put(sc, "\"", 1);
+	st.cut = sc->len;
+	for (;;) {
+		if (jdec_at_rest(&st.d) && (m = plain_run(sc->rd)) > 0) {
+			str_plain(sc, &st, m);
+			continue;
+		}
+		if ((c = rd_get(sc->rd)) < 0)
+			return -1;
+		if (jdec_closes(&st.d, (unsigned char)c))
+			return str_end(sc, &st);
+		if (str_byte(sc, &st, (unsigned char)c) == -1)
+			return -1;
+	}
+}
+
+/*
+ * Numbers as cJSON reads them since the fix of CVE-2023-26819 (1.7.18,
+ * and Debian's 1.7.15+deb12u3): the run of [-+.0-9eE] bytes, any length,
+ * is a number if strtod takes all of it (else what is left of it is
+ * garbage after the value). For a run that starts with - or a digit,
+ * strtod takes all of -?(D+(.D*)?|.D+)([eE][+-]?D+)? and nothing longer.
+ */
+enum num_state { NS_START, NS_SIGN, NS_INT, NS_DOT, NS_LEAD_DOT, NS_FRAC,
+	NS_E, NS_E_SIGN, NS_EXP, NS_BAD };
+
+static bool
+is_num_byte(int c)
+{
+	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' ||
+	    c == 'e' || c == 'E';
+}
+
+static enum num_state
+num_step(enum num_state s, int c)
+{
+	bool digit = c >= '0' && c <= '9', e = c == 'e' || c == 'E';
+
+	switch (s) {
+	case NS_START:
+		return c == '-' ? NS_SIGN : digit ? NS_INT : NS_BAD;
+	case NS_SIGN:
+		return digit ? NS_INT : c == '.' ? NS_LEAD_DOT : NS_BAD;
+	case NS_INT:
+		return digit ? NS_INT : c == '.' ? NS_DOT : e ? NS_E : NS_BAD;
+	case NS_DOT:
+	case NS_FRAC:
+		return digit ? NS_FRAC : e ? NS_E : NS_BAD;
+	case NS_LEAD_DOT:
+		return digit ? NS_FRAC : NS_BAD;
+	case NS_E:
+		return digit ? NS_EXP : c == '-' || c == '+' ? NS_E_SIGN :
+		    NS_BAD;
+	case NS_E_SIGN:
+	case NS_EXP:
+		return digit ? NS_EXP : NS_BAD;
+	case NS_BAD:
+		break;
+	}
+	return NS_BAD;
+}
+
+static int
+scan_number(struct scan *sc, bool keep)
+{
+	enum num_state s = NS_START;
+	char ch;
+	int c;
+
+	while ((c = rd_peek(sc->rd)) >= 0 && is_num_byte(c)) {
+		s = num_step(s, c);
+		sc->rd->i++;
+		if (keep) {
+			ch = (char)c;
+			out_put(sc, &ch, 1);
+		}
+	}
+	return s == NS_INT || s == NS_DOT || s == NS_FRAC || s == NS_EXP ?
+	    0 : -1;
+}
+
+static int
+scan_word(struct scan *sc, const char *w, bool keep)
+{
+	for (const char *q = w; *q != '\0'; q++)
+		if (rd_get(sc->rd) != (unsigned char)*q)
+			return -1;
+	if (keep)
+		out_str(sc, w);
+	return 0;
+}
+
+/* The shape of member `key`, NULL unless read and the first of its name. */
+static const struct shape *
+field_shape(const struct shape *sh, const char *key, uint32_t *seen)
+{
+	for (size_t i = 0; sh->fields[i].key != NULL; i++) {
+		if (sh->fields[i].key[0] != key[0] ||
+		    strcmp(sh->fields[i].key, key) != 0)
+			continue;
+		if ((*seen & UINT32_C(1) << i) != 0)
+			return NULL;
+		*seen |= UINT32_C(1) << i;
+		return sh->fields[i].sh;
+	}
+	return NULL;
+}
+
+/* One member of an object; *kept counts those appended. */
+static int
+scan_member(struct scan *sc, const struct shape *sh, uint32_t *seen,
+    size_t *kept)
+{
+	bool obj = sh != NULL && sh->kind == SH_OBJ;
+	const struct shape *vsh = NULL;
+	char key[KEY_BYTES + 1];
+
+	skip_ws(sc);
+	if (rd_peek(sc->rd) != '"')
+		return -1;
+	if (sh != NULL && sh->kind == SH_MAP) {
+		if (*kept > 0)
+			out_put(sc, ",", 1);
+		if (scan_string(sc, STR_KEEP, NULL) == -1)
+			return -1;
+		vsh = sh->sub;
+	} else {
+		if (scan_string(sc, obj ? STR_KEY : STR_DROP, key) == -1)
+			return -1;
+		if (obj && (vsh = field_shape(sh, key, seen)) != NULL) {
+			if (*kept > 0)
+				out_put(sc, ",", 1);
+			/* The name as looked up: it matched, escapes or not. */
+			out_put(sc, "\"", 1);
+			out_str(sc, key);
+			out_put(sc, "\"", 1);
+		}
+	}
+	skip_ws(sc);
+	if (rd_get(sc->rd) != ':')
+		return -1;
+	if (vsh != NULL)
+		out_put(sc, ":", 1);
+	skip_ws(sc);
+	if (scan_value(sc, vsh) == -1)
+		return -1;
+	if (vsh != NULL)
+		(*kept)++;
+	return 0;
+}
+
+static int
+scan_object(struct scan *sc, const struct shape *sh)
+{
+	uint32_t seen = 0;
+	size_t kept = 0;
+	int c;
+
+	if (sc->depth >= CJSON_NESTING_LIMIT) {
+		sc->deep = true;
+		return -1;
+	}
+	sc->depth++;
+	(void)rd_get(sc->rd);
+	if (sh != NULL)
+		out_put(sc, "{", 1);
+	skip_ws(sc);
+	if (rd_peek(sc->rd) == '}')
+		(void)rd_get(sc->rd);
+	else {
+		do {
+			if (scan_member(sc, sh, &seen, &kept) == -1)
+				return -1;
+			skip_ws(sc);
+		} while ((c = rd_get(sc->rd)) == ',');
+		if (c != '}')
+			return -1;
+	}
+	if (sh != NULL)
+		out_put(sc, "}", 1);
+	sc->depth--;
+	return 0;
+}
+
+/* A reduced content block: is it a tool_use, as on_assistant asks? */
+static bool
+is_tool_use(const char *s, size_t n)
+{
+	cJSON *b = cJSON_ParseWithLength(s, n);
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "type");
+	bool yes = cJSON_IsString(t) && strcmp(t->valuestring, "tool_use") == 0;
+
+	cJSON_Delete(b);
+	return yes;
+}
+
+/* One element of an array; *kept counts those appended. */
+static int
+scan_element(struct scan *sc, const struct shape *sh, size_t *kept)
+{
+	size_t mark = sc->len, el;
+	int c = rd_peek(sc->rd);
+
+	if (sh != NULL && sh->kind == SH_TOOLS && c == '{') {
+		if (*kept > 0)
+			out_put(sc, ",", 1);
+		el = sc->len;
+		if (scan_value(sc, sh->sub) == -1)
+			return -1;
+		if (sc->full)
+			return 0;
+		if (is_tool_use(sc->out + el, sc->len - el))
+			(*kept)++;
+		else
+			sc->len = mark;
+		return 0;
+	}
+	if (sh != NULL && sh->kind == SH_FIRST_STR && c == '"' && *kept == 0) {
+		(*kept)++;
+		return scan_string(sc, STR_KEEP, NULL);
+	}
+	return scan_value(sc, NULL);
+}
+
+static int
+scan_array(struct scan *sc, const struct shape *sh)
+{
+	size_t kept = 0;
+	int c;
+
+	if (sc->depth >= CJSON_NESTING_LIMIT) {
+		sc->deep = true;
+		return -1;
+	}
+	sc->depth++;
+	(void)rd_get(sc->rd);
+	if (sh != NULL)
+		out_put(sc, "[", 1);
+	skip_ws(sc);
+	if (rd_peek(sc->rd) == ']')
+		(void)rd_get(sc->rd);
+	else {
+		do {
+			skip_ws(sc);
+			if (scan_element(sc, sh, &kept) == -1)
+				return -1;
+			skip_ws(sc);
+		} while ((c = rd_get(sc->rd)) == ',');
+		if (c != ']')
+			return -1;
+	}
+	if (sh != NULL)
+		out_put(sc, "]", 1);
+	sc->depth--;
+	return 0;
+}
+
+/* One value: appended as its shape says, or only read (sh NULL). */
+static int
+scan_value(struct scan *sc, const struct shape *sh)
+{
+	int c = rd_peek(sc->rd);
+
+	switch (c) {
+	case 'n':
+		return scan_word(sc, "null", sh != NULL);
+	case 'f':
+		return scan_word(sc, "false", sh != NULL);
+	case 't':
+		return scan_word(sc, "true", sh != NULL);
+	case '"':
+		return scan_string(sc, sh == NULL ? STR_DROP :
+		    sh->kind == SH_RESULT ? STR_RESULT : STR_KEEP, NULL);
+	case '[':
+		return scan_array(sc, sh);
+	case '{':
+		return scan_object(sc, sh);
+	}
+	if (c == '-' || (c >= '0' && c <= '9'))
+		return scan_number(sc, sh != NULL);
+	return -1;
+}
+
+enum scan_end { SCAN_OK, SCAN_BAD, SCAN_FULL, SCAN_ERR };
+
+/* The whole line, one object then white space, reduced to sc->out. */
+static enum scan_end
+scan_line(struct scan *sc, const struct shape *sh)
+{
+	struct rd *r = sc->rd;
+	int c;
+
+	/* cJSON skips a UTF-8 byte order mark in 5 bytes or more. */
+	if (rd_peek(r) >= 0 && r->n >= 5 && memcmp(r->buf, "\xef\xbb\xbf", 3) == 0)
+		r->i = 3;
+	skip_ws(sc);
+	if (rd_peek(r) != '{' || scan_object(sc, sh) == -1)
+		return r->err != 0 ? SCAN_ERR : SCAN_BAD;
+	while ((c = rd_get(r)) >= 0)
+		if (!is_space((unsigned char)c))
+			return SCAN_BAD;
+	if (r->err != 0 || sc->err != 0)
+		return SCAN_ERR;
+	return sc->full ? SCAN_FULL : SCAN_OK;
+}
+
+struct jscan {
+	struct rd	*rd;
+	char		*out;		/* the reduction's buffer, reused */
+	size_t		 cap;
+};
+
+struct jscan *
+jscan_new(int spool_fd)
+{
+	struct jscan *js = calloc(1, sizeof(*js));
+
+	if (js == NULL)
+		return NULL;
+	if ((js->rd = rd_open(spool_fd, 0, 0)) == NULL) {
+		free(js);
+		return NULL;
+	}
+	return js;
+}
+
+void
+jscan_free(struct jscan *js)
+{
+	if (js == NULL)
+		return;
+	free(js->rd);
+	free(js->out);
+	free(js);
+}
+
+enum js_end
+jscan_line(struct jscan *js, const struct shape *sh, const char *mem,
+    int64_t off, size_t len, size_t str_hold, struct js_line *l)
+{
+	struct scan sc;
+	enum scan_end how;
+
+	rd_reset(js->rd, mem, off, (int64_t)len);
+	memset(&sc, 0, sizeof(sc));
+	sc.rd = js->rd;
+	sc.out = js->out;
+	sc.cap = js->cap;
+	/*
+	 * A held line keeps its result whole, as it was held, and may need
+	 * more room for it (an escape is written again at most six bytes
+	 * for one); a line left in the spool is reduced to what is judged.
+	 */
+	sc.str_hold = mem != NULL ? (size_t)INT64_MAX : str_hold;
+	sc.out_max = mem != NULL ? OUT_MAX_BYTES + 6 * len : OUT_MAX_BYTES;
+	how = scan_line(&sc, sh);
+	js->out = sc.out;
+	js->cap = sc.cap;
+	memset(l, 0, sizeof(*l));
+	l->deep = sc.deep;
+	l->big = sc.big;
+	if (how == SCAN_OK) {
+		sc.out[sc.len] = '\0';
+		l->json = sc.out;
+		l->len = sc.len;
+	} else if (js->cap > LINE_KEEP_BYTES) {
+		free(js->out);
+		js->out = NULL;
+		js->cap = 0;
+	}
+	switch (how) {
+	case SCAN_OK:
+		return JS_OK;
+	case SCAN_BAD:
+		return JS_BAD;
+	case SCAN_FULL:
+		return JS_FULL;
+	case SCAN_ERR:
+		break;
+	}
+	errno = sc.rd->err != 0 ? sc.rd->err : sc.err;
+	return JS_ERR;
+}
+
+int
+jscan_head(struct jscan *js, char *head, size_t size, size_t *n)
+{
+	struct rd *r = js->rd;
+	int c;
+
+	*n = 0;
+	rd_seek(r, r->mem_off);
+	while ((c = rd_peek(r)) >= 0 && is_space((unsigned char)c))
+		r->i++;
+	while (*n < size && (c = rd_get(r)) >= 0)
+		head[(*n)++] = (char)c;
+	if (r->err != 0) {
+		errno = r->err;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Decodes a result string not held from the spool to fd, a piece at a
+ * time; runs without a backslash decode to themselves.
+ */
+static int
+write_big(struct rd *r, unsigned char *out, int fd, bool *ends_nl)
+{
+	const unsigned char *b, *bs;
+	struct jdec d;
+	size_t n = 0, m;
+	int c, k;
+
+	memset(&d, 0, sizeof(d));
+	while ((c = rd_peek(r)) >= 0) {
+		if (d.st == JD_CHAR && c != '\\') {
+			b = r->buf + r->i;
+			bs = memchr(b, '\\', r->n - r->i);
+			m = bs != NULL ? (size_t)(bs - b) : r->n - r->i;
+			if (m > RD_BYTES - n)
+				m = RD_BYTES - n;
+			memcpy(out + n, b, m);
+			k = (int)m;
+			r->i += m;
+		} else {
+			k = jdec_put(&d, (unsigned char)c, out + n);
+			r->i++;
+		}
+		/* It was read whole once: the spool changed since. */
+		if (k < 0) {
+			errno = EIO;
+			return -1;
+		}
+		n += (size_t)k;
+		if (k > 0)
+			*ends_nl = out[n - 1] == '\n';
+		if (n >= RD_BYTES) {
+			if (io_write_all(fd, out, n) == -1)
+				return -1;
+			n = 0;
+		}
+	}
+	if (r->err != 0) {
+		errno = r->err;
+		return -1;
+	}
+	if ((k = jdec_end(&d, out + n)) < 0) {
+		errno = EIO;
+		return -1;
+	}
+	n += (size_t)k;
+	if (k > 0)
+		*ends_nl = out[n - 1] == '\n';
+	return io_write_all(fd, out, n);
+}
+
+int
+jscan_write_str(int spool_fd, const struct js_str *s, int fd, bool *ends_nl)
+{
+	unsigned char *out;
+	struct rd *r;
+	int rc;
+
+	r = rd_open(spool_fd, s->off, s->len);
+	out = malloc(RD_BYTES + JDEC_OUT);
+	rc = r != NULL && out != NULL ? write_big(r, out, fd, ends_nl) : -1;
+	free(r);
+	free(out);
+	return rc;
+}

@@ -1,0 +1,93 @@
+/*
+ * jscan: the one reader of stream-json lines. Reads a line, from memory
+ * or from the spool a piece at a time, and reduces it to the JSON text
+ * of an object holding only the members a shape names, which cJSON then
+ * parses; so memory stays flat however long the line.
+ */
+#ifndef CW_JSCAN_H
+#define CW_JSCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A kept string longer than this (as escaped JSON) is cut to its head. */
+#define JS_STR_HOLD	((size_t)64 << 10)
+
+/*
+ * What is kept of a value: a shape names, for an object, the members
+ * read (SH_OBJ: the first of each name, as cJSON finds it) or a shape
+ * for every member (SH_MAP); for an array, the tool_use blocks of a
+ * message (SH_TOOLS) or its first string (SH_FIRST_STR). SH_RESULT is
+ * the `result` string, which may be left in the spool (struct js_str).
+ * A value of another type than its shape expects is kept as a leaf: a
+ * scalar whole, an object as {}, an array as []. SH_OBJ names at most
+ * 32 members.
+ */
+enum sh_kind { SH_LEAF, SH_RESULT, SH_OBJ, SH_MAP, SH_TOOLS, SH_FIRST_STR };
+
+struct field;
+
+struct shape {
+	enum sh_kind		 kind;
+	const struct shape	*sub;		/* SH_MAP, SH_TOOLS */
+	const struct field	*fields;	/* SH_OBJ, NULL-terminated */
+};
+
+struct field {
+	const char		*key;
+	const struct shape	*sh;
+};
+
+/*
+ * The `result` string of a line, when it was not kept in the reduction
+ * (only its head is): where its escaped text lies in the spool (between
+ * the quotes), and what judging asks of it.
+ */
+struct js_str {
+	bool		 set;
+	int64_t		 off;
+	int64_t		 len;
+	bool		 empty;		/* as cJSON's C string: up to a NUL */
+	bool		 blank;		/* white space only, likewise */
+};
+
+/* A line reduced; valid until the next call on the same jscan. */
+struct js_line {
+	const char	*json;		/* NUL-terminated */
+	size_t		 len;
+	bool		 deep;		/* nesting went past 1000 levels */
+	struct js_str	 big;
+};
+
+enum js_end {
+	JS_OK,		/* reduced: one object, then white space only */
+	JS_BAD,		/* not a JSON object */
+	JS_FULL,	/* the reduction outgrew its bound: skip the line */
+	JS_ERR,		/* errno: ENOMEM, or a read of the spool failed */
+};
+
+struct jscan;
+
+/* The spool that holds every line at its stream offset; NULL: ENOMEM. */
+struct jscan	*jscan_new(int spool_fd);
+void		 jscan_free(struct jscan *);
+/*
+ * The line of len bytes at stream offset off: read from mem when not
+ * NULL (a held line: its `result` is kept whole unless it has a NUL),
+ * else from the spool (a `result` over str_hold escaped bytes is not
+ * kept).
+ */
+enum js_end	 jscan_line(struct jscan *, const struct shape *,
+		    const char *mem, int64_t off, size_t len, size_t str_hold,
+		    struct js_line *);
+/*
+ * The first bytes after white space of the line last given to
+ * jscan_line, up to size, into head: how many in *n. 0, or -1 with errno.
+ */
+int		 jscan_head(struct jscan *, char *head, size_t size, size_t *n);
+/* Writes the decoded string s from the spool to fd. 0, or -1 with errno. */
+int		 jscan_write_str(int spool_fd, const struct js_str *s, int fd,
+		    bool *ends_nl);
+
+#endif
