@@ -406,41 +406,17 @@ log_start(struct run *r)
 	log_end(r->lg, ev);
 }
 
-/*
- * The id of an assistant message ("msg_…"), looked for near the start of
- * its line, where the CLI writes it: one API response may come as
- * several assistant lines, one per content block, all with its id.
- */
-static bool
-assistant_msg_id(const char *line, size_t len, char *id, size_t size)
-{
-	static const char head[] = "{\"type\":\"assistant\"", key[] = "\"id\":\"";
-	size_t n = len < 1024 ? len : 1024, i, j;
-
-	if (n < sizeof(head) - 1 || memcmp(line, head, sizeof(head) - 1) != 0)
-		return false;
-	for (i = 0; i + sizeof(key) - 1 <= n; i++) {
-		if (memcmp(line + i, key, sizeof(key) - 1) != 0)
-			continue;
-		i += sizeof(key) - 1;
-		for (j = 0; i + j < n && line[i + j] != '"' && j + 1 < size; j++)
-			id[j] = line[i + j];
-		id[j] = '\0';
-		return j > 0;
-	}
-	return false;
-}
-
 /* Counts the API responses of the attempt, one per distinct message. */
 static void
 count_response(struct run *r, const struct pl_event *ev)
 {
-	char id[64];
-
-	if (!assistant_msg_id(ev->line, ev->line_len, id, sizeof(id)) ||
-	    strcmp(id, r->last_msg) == 0)
+	/*
+	 * One API response may come as several assistant lines, one per
+	 * content block, all with its id (the payload reader's msg_id).
+	 */
+	if (ev->msg_id == NULL || strcmp(ev->msg_id, r->last_msg) == 0)
 		return;
-	strlcpy(r->last_msg, id, sizeof(r->last_msg));
+	strlcpy(r->last_msg, ev->msg_id, sizeof(r->last_msg));
 	r->responses++;
 }
 
