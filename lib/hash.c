@@ -36,16 +36,6 @@ hash_end(struct hash *h, char hex[HASH_HEX_LEN])
 	free(h);
 }
 
-void
-hash_buf(const void *buf, size_t n, char hex[HASH_HEX_LEN])
-{
-	SHA2_CTX ctx;
-
-	SHA256Init(&ctx);
-	SHA256Update(&ctx, buf, n);
-	SHA256End(&ctx, hex);
-}
-
 int
 hash_file(const char *path, char hex[HASH_HEX_LEN], uint64_t *size)
 {

@@ -12,7 +12,6 @@ struct hash;
 struct hash	*hash_new(void);
 void		 hash_update(struct hash *, const void *, size_t);
 void		 hash_end(struct hash *, char hex[HASH_HEX_LEN]); /* frees */
-void		 hash_buf(const void *, size_t, char hex[HASH_HEX_LEN]);
 /* Hashes a whole file; 0, or -1 with errno. Size in *size if not NULL. */
 int		 hash_file(const char *path, char hex[HASH_HEX_LEN],
 		    uint64_t *size);

@@ -13,8 +13,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "options.h"
-
+enum log_format { LOGF_LOGFMT, LOGF_JSON };
 enum log_level { LV_INFO, LV_WARN, LV_ERROR };
 
 #define LOG_RUN_ID_LEN	37

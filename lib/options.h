@@ -7,9 +7,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "log.h"
+
 #define OPT_MAX_EXPECT	32
 
-enum log_format { LOGF_LOGFMT, LOGF_JSON };
 enum opt_action { ACT_RUN, ACT_HELP, ACT_VERSION };
 
 struct options {

@@ -1,6 +1,8 @@
 /*
  * Retry arithmetic: the backoff schedule and the reset times the CLI
- * names in its messages. Pure functions, no I/O.
+ * names in its messages. No state of its own; placing a time in a named
+ * zone ("3:50pm (Asia/Tokyo)") looks the zone up in the tz database
+ * (a stat) and sets TZ around mktime, then restores it.
  */
 #ifndef CW_RETRY_H
 #define CW_RETRY_H

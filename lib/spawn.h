@@ -1,5 +1,5 @@
 /*
- * Starting the CLI: fork and execve, no shell. Why exec failed is learned
+ * Starting the CLI: vfork and execve, no shell. Why exec failed is learned
  * through a close-on-exec pipe, not from an exit status the program
  * itself could also have chosen (as git's run-command.c does).
  */
@@ -22,7 +22,9 @@ struct spawn_req {
 /*
  * Starts the child in a session of its own (so its MCP servers share its
  * process group), with PR_SET_PDEATHSIG so it dies with claudewrap.
- * Returns its pid, or -1 with *err set to the errno of fork or exec.
+ * Returns its pid, or -1 with *err set to the errno of vfork or exec.
+ * (claudewrap calls it in the guardian, guard.c, which is the CLI's
+ * parent; run_version and cliversion call it directly.)
  */
 pid_t	spawn_cli(const struct spawn_req *, int *err);
 

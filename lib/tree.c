@@ -205,7 +205,11 @@ gather_tree(struct proc *v, size_t n, pid_t root)
 	return nt;
 }
 
-int
+/*
+ * Live descendants of root (zombies excluded), at most max of them into
+ * pids; returns how many there are, or -1 with errno.
+ */
+static int
 tree_descendants(pid_t root, pid_t *pids, size_t max)
 {
 	size_t n, nt;

@@ -15,11 +15,6 @@
 
 int	tree_make_subreaper(void);
 /*
- * Live descendants of root (zombies excluded), at most max of them into
- * pids; returns how many there are, or -1 with errno.
- */
-int	tree_descendants(pid_t root, pid_t *pids, size_t max);
-/*
  * Sends sig to the process group pgid and to every live descendant of
  * root (not root itself), and SIGCONT after it so that stopped processes
  * act on it. Returns the number of descendants signalled (their pids
