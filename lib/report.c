@@ -3,6 +3,7 @@
  *
  *   claudewrap-report [--ledger=PATH] [--state-dir=DIR] [--since=WHEN]
  *       [--tag=NAME] [--json | --prom[=FILE]] [- | --stdin]
+ *   claudewrap-report --state-url=URL [...]
  *   claudewrap-report --which FILE
  *   claudewrap-report --explain RUN
  *
@@ -12,6 +13,8 @@
  * instead (`claudewrap: ` then logfmt or JSON, or the syslog form
  * `claudewrap[PID]: `; bare ledger lines are taken too); every other
  * line is skipped. --which and --explain always read the ledger.
+ * With --state-url the ledger is the fleet's copy in Redis (fleet.h),
+ * and the summary adds a line per host.
  *
  * Records are read one line at a time with bounded memory; a line that
  * does not parse is counted as unreadable and skipped, and any field may
@@ -40,6 +43,7 @@
 
 #include "clock.h"
 #include "duration.h"
+#include "fleet.h"
 #include "hash.h"
 #include "io.h"
 #include "ledger.h"
@@ -71,6 +75,8 @@ struct ropts {
 	const char	*which;
 	const char	*explain;
 	bool		 help;
+	const char	*state_url;	/* the fleet's stream, not a file */
+	char		 where[PATH_MAX];	/* state_url, redacted */
 };
 
 struct rio {
@@ -573,6 +579,7 @@ struct agg {
 	struct map	 runs;
 	struct map	 days;
 	struct map	 tags;
+	struct map	 hosts;		/* --state-url only: tagstat by host */
 	struct sums	 total[NST];
 	int64_t		 running;	/* no done record, and still running */
 	bool		 oom;
@@ -669,6 +676,29 @@ machine_add(struct tagstat *ts, const cJSON *rec)
 	ts->cpu_ms += rec_int(rec, "cpu_ms", 0);
 }
 
+/* The fleet's report: what each host's runs came to. */
+static void
+host_add(struct agg *a, const cJSON *rec, const struct run *r, int st,
+    int64_t t)
+{
+	const char *host = rec_str(rec, "host");
+	struct tagstat *hs;
+
+	if (host == NULL && r != NULL)
+		host = r->host;
+	if ((hs = map_add(&a->hosts, host != NULL ? host : "?",
+	    sizeof(*hs))) == NULL) {
+		a->oom = true;
+		return;
+	}
+	sums_add(&hs->st[st], rec);
+	if (st == ST_OK && t != TIME_NONE && (!hs->have_ok ||
+	    t > hs->last_ok_ms)) {
+		hs->have_ok = true;
+		hs->last_ok_ms = t;
+	}
+}
+
 static void
 agg_done(struct agg *a, const cJSON *rec, const char *id, int64_t t)
 {
@@ -708,6 +738,8 @@ agg_done(struct agg *a, const cJSON *rec, const char *id, int64_t t)
 		ts->have_ok = true;
 		ts->last_ok_ms = t;
 	}
+	if (a->o->state_url != NULL)
+		host_add(a, rec, r, st, t);
 }
 
 static void
@@ -936,6 +968,29 @@ text_machine(FILE *out, const struct agg *a)
 	free(tags);
 }
 
+/* --state-url: a line per host of the fleet. */
+static void
+text_hosts(FILE *out, const struct agg *a)
+{
+	struct map_ent **hosts = map_sorted(&a->hosts);
+	const struct tagstat *hs;
+	char ts[CLOCK_ISO_LEN];
+	struct sums all;
+
+	for (size_t i = 0; hosts != NULL && hosts[i] != NULL; i++) {
+		hs = hosts[i]->val;
+		all = sums_all(hs->st);
+		if (i == 0)
+			fprintf(out, "\nby host (runs, ok, failed, last ok):\n");
+		if (hs->have_ok)
+			iso(hs->last_ok_ms, ts);
+		fprintf(out, "  %-24s %6" PRId64 " %6" PRId64 " %6" PRId64
+		    "  %s\n", hosts[i]->key, all.runs, hs->st[ST_OK].runs,
+		    all.runs - hs->st[ST_OK].runs, hs->have_ok ? ts : "-");
+	}
+	free(hosts);
+}
+
 static int
 print_text(FILE *out, const struct agg *a, struct map_ent **days,
     struct map_ent **lost, size_t nlost, const struct scan_stats *ss)
@@ -963,6 +1018,7 @@ print_text(FILE *out, const struct agg *a, struct map_ent **days,
 	}
 	text_lost(out, lost, nlost);
 	text_machine(out, a);
+	text_hosts(out, a);
 	if (a->running > 0)
 		fprintf(out, "\nrunning now (started, no done record yet, "
 		    "pid alive on this host): %" PRId64 "\n", a->running);
@@ -1051,6 +1107,37 @@ json_totals(const struct agg *a, size_t nlost)
 	return t;
 }
 
+/* --state-url: { HOST: { runs, by_status, last_ok }, ... } */
+static cJSON *
+json_hosts(const struct agg *a)
+{
+	struct map_ent **hosts = map_sorted(&a->hosts);
+	cJSON *obj = cJSON_CreateObject(), *h, *by;
+	const struct tagstat *hs;
+	char ts[CLOCK_ISO_LEN];
+	struct sums all;
+
+	for (size_t i = 0; obj != NULL && hosts != NULL && hosts[i] != NULL;
+	    i++) {
+		hs = hosts[i]->val;
+		all = sums_all(hs->st);
+		if ((h = cJSON_AddObjectToObject(obj, hosts[i]->key)) == NULL)
+			continue;
+		json_sums(h, &all);
+		by = cJSON_AddObjectToObject(h, "by_status");
+		for (int st = 0; st < NST; st++)
+			if (hs->st[st].runs > 0)
+				cJSON_AddNumberToObject(by, status_name(st),
+				    (double)hs->st[st].runs);
+		if (hs->have_ok) {
+			iso(hs->last_ok_ms, ts);
+			cJSON_AddStringToObject(h, "last_ok", ts);
+		}
+	}
+	free(hosts);
+	return obj;
+}
+
 static int
 print_json(FILE *out, const struct agg *a, struct map_ent **days,
     struct map_ent **lost, size_t nlost, const struct scan_stats *ss)
@@ -1071,6 +1158,8 @@ print_json(FILE *out, const struct agg *a, struct map_ent **days,
 	cJSON_AddItemToObject(j, "days", json_days(days));
 	cJSON_AddItemToObject(j, "totals", json_totals(a, nlost));
 	cJSON_AddItemToObject(j, "lost", json_lost(lost, nlost));
+	if (a->o->state_url != NULL)
+		cJSON_AddItemToObject(j, "hosts", json_hosts(a));
 	cJSON_AddNumberToObject(j, "unreadable", (double)ss->unreadable);
 	s = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
@@ -1221,6 +1310,29 @@ prom_machine(FILE *out, struct map_ent **tags)
 	}
 }
 
+/* --state-url: runs by host and status. */
+static void
+prom_hosts(FILE *out, const struct agg *a)
+{
+	struct map_ent **hosts = map_sorted(&a->hosts);
+	const struct tagstat *hs;
+
+	prom_family(out, "claudewrap_host_runs_total", "counter",
+	    "Runs that finished, by host and status (the fleet's ledger).");
+	for (size_t i = 0; hosts != NULL && hosts[i] != NULL; i++) {
+		hs = hosts[i]->val;
+		for (int st = 0; st < NST; st++) {
+			if (hs->st[st].runs == 0 && st != ST_OK)
+				continue;
+			fputs("claudewrap_host_runs_total{host=\"", out);
+			prom_label(out, hosts[i]->key);
+			fprintf(out, "\",status=\"%s\"} %" PRId64 "\n",
+			    status_name(st), hs->st[st].runs);
+		}
+	}
+	free(hosts);
+}
+
 static int
 print_prom(FILE *out, const struct agg *a, const struct scan_stats *ss)
 {
@@ -1233,6 +1345,8 @@ print_prom(FILE *out, const struct agg *a, const struct scan_stats *ss)
 	prom_tokens(out, tags);
 	prom_cost_lost(out, tags);
 	prom_machine(out, tags);
+	if (a->o->state_url != NULL)
+		prom_hosts(out, a);
 	prom_family(out, "claudewrap_ledger_unreadable_lines", "gauge",
 	    "Ledger lines that could not be read.");
 	fprintf(out, "claudewrap_ledger_unreadable_lines %" PRId64 "\n",
@@ -1328,6 +1442,7 @@ summary(const struct ropts *o, FILE *f, struct rio *io)
 	map_free(&a.runs, run_free);
 	map_free(&a.days, NULL);
 	map_free(&a.tags, NULL);
+	map_free(&a.hosts, NULL);
 	return rc;
 }
 
@@ -2153,6 +2268,8 @@ usage(FILE *out)
 	fputs("usage: " PROG " [--ledger=PATH] [--state-dir=DIR] "
 	    "[--since=WHEN] [--tag=NAME]\n"
 	    "           [--json | --prom[=FILE]] [- | --stdin]\n"
+	    "       " PROG " --state-url=URL [--since=WHEN] [--tag=NAME] "
+	    "[--json | --prom[=FILE]]\n"
 	    "       " PROG " --which FILE\n"
 	    "       " PROG " --explain RUN\n"
 	    "\n"
@@ -2161,6 +2278,7 @@ usage(FILE *out)
 	    "  -, --stdin     read claudewrap's stderr lines instead of the "
 	    "ledger\n"
 	    "  --prom=FILE    write Prometheus text to FILE atomically\n"
+	    "  --state-url=URL  the fleet's ledger in Redis, by host\n"
 	    "  --which FILE   the run that wrote FILE's current content\n"
 	    "  --explain RUN  the five questions of the debugging loop for "
 	    "RUN\n"
@@ -2193,6 +2311,7 @@ static const struct option longopts[] = {
 	{ "which",	required_argument,	NULL, 'w' },
 	{ "explain",	required_argument,	NULL, 'e' },
 	{ "help",	no_argument,		NULL, 'h' },
+	{ "state-url",	required_argument,	NULL, 'u' },
 	{ NULL,		0,			NULL, 0 },
 };
 
@@ -2220,6 +2339,14 @@ take_opt(struct ropts *o, int c, const char *arg, FILE *err)
 		break;
 	case 'h':
 		o->help = true;
+		break;
+	case 'u':
+		if (fleet_url_check(arg, o->where, sizeof(o->where)) == -1) {
+			fleet_url_redact(arg, o->where, sizeof(o->where));
+			return usage_error(err, "--state-url", o->where);
+		}
+		o->state_url = arg;
+		fleet_url_redact(arg, o->where, sizeof(o->where));
 		break;
 	case 's':
 		if (parse_since(arg, &o->since_ms) == -1)
@@ -2252,6 +2379,10 @@ check_opts(const struct ropts *o, bool json, bool prom, FILE *err)
 	}
 	if (o->which != NULL && o->explain != NULL) {
 		say(err, "--which and --explain exclude each other");
+		return status_exit(ST_USAGE, 0);
+	}
+	if (o->from_stdin && o->state_url != NULL) {
+		say(err, "--state-url reads Redis, not stdin");
 		return status_exit(ST_USAGE, 0);
 	}
 	if (o->from_stdin && (o->which != NULL || o->explain != NULL)) {
@@ -2334,6 +2465,29 @@ resolve_ledger(struct ropts *o, FILE *err)
 	return 0;
 }
 
+/* --state-url: the same reports, from the fleet's copy of the ledger. */
+static int
+fleet_report(struct ropts *o, struct rio *io)
+{
+	char why[256];
+	FILE *f;
+	int rc;
+
+	o->ledger = o->where;
+	if ((f = fleet_stream_open(o->state_url, why, sizeof(why))) == NULL) {
+		say(io->err, "%s: %s", o->where, why);
+		return EXIT_FAILURE;
+	}
+	if (o->which != NULL)
+		rc = which(o, f, io);
+	else if (o->explain != NULL)
+		rc = explain(o, f, io);
+	else
+		rc = summary(o, f, io);
+	fclose(f);
+	return rc;
+}
+
 int
 report_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 {
@@ -2350,6 +2504,8 @@ report_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	}
 	if (o.from_stdin)
 		return summary(&o, in, &io);
+	if (o.state_url != NULL)
+		return fleet_report(&o, &io);
 	if ((rc = resolve_ledger(&o, err)) != 0)
 		return rc;
 	if ((f = io_fopen_read(o.ledger)) == NULL) {
