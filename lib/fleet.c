@@ -57,6 +57,7 @@ struct fleet {
 	struct log	*lg;
 	bool		 warned;	/* the one "unreachable" warning */
 	int64_t		 retry_at;	/* monotonic: no connect before */
+	char		 last_err[128];	/* why the last connect failed */
 	char		 token[320];
 	char		 lock_key[PATH_MAX + 32];	/* "": none held */
 	bool		 probe_held;
@@ -397,14 +398,15 @@ reach(struct fleet *f, char *err, size_t errlen)
 	if (f->c != NULL)
 		return 0;
 	if (clock_mono_ms() < f->retry_at) {
-		(void)strlcpy(err, "unreachable (retried shortly)", errlen);
+		(void)strlcpy(err, f->last_err, errlen);
 		return -1;
 	}
 	f->c = f->u.unix_sock ? redisConnectUnixWithTimeout(f->u.path, tv) :
 	    redisConnectWithTimeout(f->u.host, f->u.port, tv);
 	if (f->c == NULL || f->c->err != 0) {
-		(void)strlcpy(err, f->c != NULL ? f->c->errstr :
-		    "out of memory", errlen);
+		(void)strlcpy(f->last_err, f->c != NULL ? f->c->errstr :
+		    "out of memory", sizeof(f->last_err));
+		(void)strlcpy(err, f->last_err, errlen);
 		drop(f);
 		return -1;
 	}
@@ -416,17 +418,36 @@ reach(struct fleet *f, char *err, size_t errlen)
 		return -1;
 	}
 	if (handshake(f, err, errlen) == -1) {
+		(void)strlcpy(f->last_err, err, sizeof(f->last_err));
 		drop(f);
 		return -1;
 	}
 	return 0;
 }
 
-/* One command; NULL with err when Redis is away or says no. */
+/*
+ * One command; NULL with err when Redis is away or says no. A
+ * connection found closed (Redis restarted since the last command) is
+ * made again once, at once: the server was gone when we wrote, so the
+ * command had not run. (Should it have run and the reply alone been
+ * lost, an outage would count twice in the streak; nothing else the
+ * scripts do changes when done twice.)
+ */
 static redisReply *
 command(struct fleet *f, int argc, const char **argv, char *err,
     size_t errlen)
 {
+	redisReply *rp;
+	int why;
+
+	if (reach(f, err, errlen) == -1)
+		return NULL;
+	if ((rp = redisCommandArgv(f->c, argc, argv, NULL)) != NULL ||
+	    ((why = f->c->err) != REDIS_ERR_EOF && why != REDIS_ERR_IO))
+		return checked(f, rp, err, errlen);
+	redisFree(f->c);
+	f->c = NULL;
+	f->retry_at = 0;
 	if (reach(f, err, errlen) == -1)
 		return NULL;
 	return checked(f, redisCommandArgv(f->c, argc, argv, NULL), err,
