@@ -367,15 +367,15 @@ handshake(struct fleet *f, char *err, size_t errlen)
 {
 	redisReply *rp = NULL;
 
-	if (f->u.pass[0] != '\0')
+	/* No PING without them: the first command tells, a round trip less. */
+	if (f->u.pass[0] != '\0') {
 		rp = f->u.user[0] != '\0' ?
 		    redisCommand(f->c, "AUTH %s %s", f->u.user, f->u.pass) :
 		    redisCommand(f->c, "AUTH %s", f->u.pass);
-	else
-		rp = redisCommand(f->c, "PING");
-	if ((rp = checked(f, rp, err, errlen)) == NULL)
-		return -1;
-	freeReplyObject(rp);
+		if ((rp = checked(f, rp, err, errlen)) == NULL)
+			return -1;
+		freeReplyObject(rp);
+	}
 	if (f->u.db != 0) {
 		rp = checked(f, redisCommand(f->c, "SELECT %d", f->u.db), err,
 		    errlen);
