@@ -30,15 +30,16 @@
 
 #include "clock.h"
 
-#define KEY_COOLDOWN	FLEET_PREFIX "cooldown"
-#define KEY_PROBE	FLEET_PREFIX "probe"
-#define KEY_LOCK	FLEET_PREFIX "lock:"
-#define KEY_LEDGER	FLEET_PREFIX "ledger"
 #define RECONNECT_MS	1000	/* no new connect sooner after a failure */
 #define PROBE_POLL_MS	2000	/* how often followers look at the probe */
 #define LOCK_POLL_MAX	500	/* the longest sleep of a --lock-wait poll */
 #define AHEAD_MAX_MS	(INT64_C(40) * 86400 * 1000)	/* as cooldown.c */
 #define PAGE		1000	/* stream entries per XRANGE */
+
+static const char KEY_COOLDOWN[] = FLEET_PREFIX "cooldown";
+static const char KEY_PROBE[] = FLEET_PREFIX "probe";
+static const char KEY_LOCK[] = FLEET_PREFIX "lock:";
+static const char KEY_LEDGER[] = FLEET_PREFIX "ledger";
 
 struct url {
 	bool	unix_sock;
@@ -460,16 +461,16 @@ eval(struct fleet *f, const char *script, int nkeys, const char **kv,
     int n, char *err, size_t errlen)
 {
 	const char *argv[16];
-	char num[8];
+	char nk[8];
 
 	if (n + 3 > 16) {
 		(void)strlcpy(err, "too many arguments", errlen);
 		return NULL;
 	}
-	(void)snprintf(num, sizeof(num), "%d", nkeys);
+	(void)snprintf(nk, sizeof(nk), "%d", nkeys);
 	argv[0] = "EVAL";
 	argv[1] = script;
-	argv[2] = num;
+	argv[2] = nk;
 	memcpy(argv + 3, kv, (size_t)n * sizeof(*kv));
 	return command(f, n + 3, argv, err, errlen);
 }
@@ -547,7 +548,7 @@ fleet_where(const struct fleet *f)
 /* ---- The cooldown --------------------------------------------------- */
 
 static void
-num(char *buf, int64_t v)
+put_num(char *buf, int64_t v)
 {
 	(void)snprintf(buf, 24, "%lld", (long long)v);
 }
@@ -593,10 +594,10 @@ fleet_cooldown_check(struct fleet *f, const char *dir, int64_t now_ms,
 
 	if (f == NULL)
 		goto local;
-	num(now, now_ms);
-	num(lease, FLEET_LEASE_MS);
-	num(ahead, AHEAD_MAX_MS);
-	num(poll_ms, PROBE_POLL_MS);
+	put_num(now, now_ms);
+	put_num(lease, FLEET_LEASE_MS);
+	put_num(ahead, AHEAD_MAX_MS);
+	put_num(poll_ms, PROBE_POLL_MS);
 	if ((rp = eval(f, check_lua, 2, kv, 7, err, sizeof(err))) == NULL) {
 		warn_down(f, err);
 		goto local;
@@ -656,11 +657,11 @@ fleet_cooldown_note(struct fleet *f, const char *dir, enum outcome oc,
 		goto local;
 	if (kind == NULL)
 		return 0;	/* a probe that ends so keeps its claim */
-	num(now, now_ms);
-	num(reset, reset_ms);
-	num(window, window_ms);
-	num(brk, breaker);
-	num(ahead, AHEAD_MAX_MS);
+	put_num(now, now_ms);
+	put_num(reset, reset_ms);
+	put_num(window, window_ms);
+	put_num(brk, breaker);
+	put_num(ahead, AHEAD_MAX_MS);
 	if ((rp = eval(f, note_lua, 2, kv, 8, err, sizeof(err))) == NULL) {
 		warn_down(f, err);
 		goto local;
@@ -689,7 +690,7 @@ lock_try(struct fleet *f, const char *key, char *holder, size_t size)
 	redisReply *rp;
 	int rc;
 
-	num(lease, FLEET_LEASE_MS);
+	put_num(lease, FLEET_LEASE_MS);
 	if ((rp = command(f, 6, set, err, sizeof(err))) == NULL) {
 		(void)strlcpy(holder, err, size);
 		return -1;
@@ -714,7 +715,7 @@ fleet_lock_acquire(struct fleet *f, const char *name, int64_t wait_ms,
 	int64_t end = clock_mono_ms() + wait_ms, pause = 50;
 	char key[sizeof(f->lock_key)];
 
-	if (snprintf(key, sizeof(key), KEY_LOCK "%s", name) >=
+	if (snprintf(key, sizeof(key), "%s%s", KEY_LOCK, name) >=
 	    (int)sizeof(key)) {
 		(void)strlcpy(holder, "lock name too long", size);
 		return LOCK_ERROR;
@@ -770,7 +771,7 @@ renew(struct fleet *f, const char *key, bool retake)
 	redisReply *rp;
 	long long got;
 
-	num(lease, FLEET_LEASE_MS);
+	put_num(lease, FLEET_LEASE_MS);
 	if ((rp = eval(f, renew_lua, 1, kv, 4, err, sizeof(err))) == NULL) {
 		/* Not lost yet: the lease runs on; the next tick tries. */
 		warn_lease(f, key, err);
@@ -804,19 +805,15 @@ static void
 stream_add(struct fleet *f, const char *text)
 {
 	char host[256], max[24], err[256];
-	const char *argv[9] = { "XADD", KEY_LEDGER, "MAXLEN", "~", max, "*",
-	    "host", host, NULL };
-	const char *full[11];
+	const char *argv[10] = { "XADD", KEY_LEDGER, "MAXLEN", "~", max, "*",
+	    "host", host, "record", text };
 	redisReply *rp;
 
 	if (gethostname(host, sizeof(host)) == -1)
 		(void)strlcpy(host, "?", sizeof(host));
 	host[sizeof(host) - 1] = '\0';
-	num(max, FLEET_STREAM_MAX);
-	memcpy(full, argv, 8 * sizeof(*argv));
-	full[8] = "record";
-	full[9] = text;
-	if ((rp = command(f, 10, full, err, sizeof(err))) == NULL)
+	put_num(max, FLEET_STREAM_MAX);
+	if ((rp = command(f, 10, argv, err, sizeof(err))) == NULL)
 		warn_down(f, err);
 	else
 		freeReplyObject(rp);
@@ -860,10 +857,15 @@ fleet_ledger_add(struct fleet *f, const cJSON *rec)
 static void
 next_id(const char *id, char *buf, size_t size)
 {
-	unsigned long long ms = 0, seq = 0;
+	unsigned long long ms, seq = 0;
+	char *end;
 
-	if (sscanf(id, "%llu-%llu", &ms, &seq) != 2)
-		ms = ULLONG_MAX;
+	errno = 0;
+	ms = strtoull(id, &end, 10);
+	if (errno == 0 && *end == '-')
+		seq = strtoull(end + 1, &end, 10);
+	if (errno != 0 || *end != '\0')
+		ms = ULLONG_MAX;	/* an id we cannot read ends the scan */
 	(void)snprintf(buf, size, "%llu-%llu", ms, seq + 1);
 }
 
@@ -878,7 +880,7 @@ stream_page(struct fleet *f, char *start, size_t ssize, FILE *out,
 	redisReply *rp, *e, *fv;
 	int n = 0;
 
-	num(count, PAGE);
+	put_num(count, PAGE);
 	if ((rp = command(f, 6, argv, err, errlen)) == NULL)
 		return -1;
 	for (size_t i = 0; rp->type == REDIS_REPLY_ARRAY && i < rp->elements;

@@ -79,6 +79,7 @@ storm() {
 	mkdir -p "$dir"
 	printf '{"type":"result","subtype":"success","is_error":true,"api_error_status":429,"result":"API Error: 429 rate limit"}\n' \
 	    > "$dir/429.json"
+	# shellcheck disable=SC2016 # expanded by the wrapper, not here
 	printf '#!/bin/sh\necho $(($(date +%%s%%N) / 1000000)) >> %s/requests\nexec %s "$@"\n' \
 	    "$dir" "$F/fakeclaude" > "$dir/cli"
 	chmod +x "$dir/cli"

@@ -61,6 +61,7 @@ on() {
 	local h=$1
 	shift
 	if [ "$UTS" = 1 ]; then
+		# shellcheck disable=SC2016 # $0 and $@ are the inner shell's
 		CLAUDEWRAP_STATE_DIR="$T/$h" timeout -k 5 60 unshare -u \
 		    sh -c 'hostname "$0" && exec "$@"' "$h" \
 		    "$CLAUDEWRAP" --claude="$FAKE" "$@"
@@ -222,6 +223,7 @@ t_fleet_storm_one_probe() {
 	local i pids="" n gaps
 	redis_up || return 1
 	answer 429 "rate limit"
+	# shellcheck disable=SC2016 # expanded by the wrapper, not here
 	printf '#!/bin/sh\necho $(($(date +%%s%%N) / 1000000)) >> %s/requests\nexec %s "$@"\n' \
 	    "$PWD" "$FAKE" > cli
 	chmod +x cli
