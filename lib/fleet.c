@@ -439,12 +439,22 @@ command(struct fleet *f, int argc, const char **argv, char *err,
     size_t errlen)
 {
 	redisReply *rp;
-	int why;
+	int e;
 
 	if (reach(f, err, errlen) == -1)
 		return NULL;
-	if ((rp = redisCommandArgv(f->c, argc, argv, NULL)) != NULL ||
-	    ((why = f->c->err) != REDIS_ERR_EOF && why != REDIS_ERR_IO))
+	rp = redisCommandArgv(f->c, argc, argv, NULL);
+	e = errno;
+	if (rp == NULL && f->c->err == REDIS_ERR_IO &&
+	    (e == EAGAIN || e == EWOULDBLOCK)) {
+		(void)snprintf(err, errlen, "no answer in %d ms",
+		    FLEET_TIMEOUT_MS);
+		drop(f);
+		return NULL;
+	}
+	/* A timeout (EAGAIN) is a slow Redis: trying again would wait twice. */
+	if (rp != NULL || !(f->c->err == REDIS_ERR_EOF ||
+	    (f->c->err == REDIS_ERR_IO && (e == ECONNRESET || e == EPIPE))))
 		return checked(f, rp, err, errlen);
 	redisFree(f->c);
 	f->c = NULL;

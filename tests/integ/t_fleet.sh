@@ -313,6 +313,27 @@ t_fleet_redis_down_before() {
 	    grep -q 'status=locked exit=75 .*detail="lock service unreachable: Connection refused"' l.err
 }
 
+# A Redis that accepts and never answers (stopped): the command timeout
+# bounds the loss, one warning, and the job runs.
+t_fleet_redis_slow() {
+	local t0 t1
+	redis_up || return 1
+	kill -STOP "$RPID"
+	t0=$(ms)
+	returns_ 0 on a --state-url="$URL" -p hi > a.out 2> a.err ||
+	    { kill -CONT "$RPID"; return 1; }
+	t1=$(ms)
+	returns_ 75 on b --state-url="$URL" --lock=job -p hi 2> b.err ||
+	    { kill -CONT "$RPID"; return 1; }
+	kill -CONT "$RPID"
+	echo "slow Redis cost $((t1 - t0)) ms"
+	[ "$(cat a.out)" = hello ] &&
+	    [ "$(grep -c 'reason=state_url' a.err)" = 1 ] &&
+	    grep -q 'error="no answer in 500 ms" fallback=local' a.err &&
+	    [ $((t1 - t0)) -ge 450 ] && [ $((t1 - t0)) -lt 2500 ] &&
+	    grep -q 'detail="lock service unreachable' b.err
+}
+
 # Redis killed while a run waits to retry: the rest of the run goes
 # local (one warning), and it still ends as it should.
 t_fleet_redis_killed_during() {
