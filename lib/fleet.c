@@ -62,6 +62,7 @@ struct fleet {
 	char		 token[320];
 	char		 lock_key[PATH_MAX + 32];	/* "": none held */
 	bool		 probe_held;
+	bool		 clean;		/* the last check found nothing in force */
 	int64_t		 renew_at;	/* monotonic */
 	char		*held;		/* a ledger record to send */
 };
@@ -608,12 +609,15 @@ fleet_cooldown_check(struct fleet *f, const char *dir, int64_t now_ms,
 	put_num(lease, FLEET_LEASE_MS);
 	put_num(ahead, AHEAD_MAX_MS);
 	put_num(poll_ms, PROBE_POLL_MS);
+	f->clean = false;
 	if ((rp = eval(f, check_lua, 2, kv, 7, err, sizeof(err))) == NULL) {
 		warn_down(f, err);
 		goto local;
 	}
 	rc = read_verdict(rp, cd, &claimed);
 	freeReplyObject(rp);
+	f->clean = rc == 0 && cd->kind == CD_NONE && cd->cause[0] == '\0' &&
+	    cd->streak == 0 && !claimed;
 	if (rc == -1) {
 		warn_down(f, "unexpected reply to the cooldown script");
 		goto local;
@@ -667,6 +671,14 @@ fleet_cooldown_note(struct fleet *f, const char *dir, enum outcome oc,
 		goto local;
 	if (kind == NULL)
 		return 0;	/* a probe that ends so keeps its claim */
+	/*
+	 * The common case, an answer when the check before the attempt found
+	 * nothing in force, costs no round trip. Should another host have
+	 * opened something since, this answer does not close it: its own
+	 * probe will, one request later. Erring that way is safe.
+	 */
+	if (strcmp(kind, "answered") == 0 && f->clean && !f->probe_held)
+		return 0;
 	put_num(now, now_ms);
 	put_num(reset, reset_ms);
 	put_num(window, window_ms);
