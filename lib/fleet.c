@@ -63,6 +63,7 @@ struct fleet {
 	char		 lock_key[PATH_MAX + 32];	/* "": none held */
 	bool		 probe_held;
 	bool		 clean;		/* the last check found nothing in force */
+	int		 unread;	/* replies of sent commands not yet read */
 	int64_t		 renew_at;	/* monotonic */
 	char		*held;		/* a ledger record to send */
 };
@@ -342,6 +343,7 @@ drop(struct fleet *f)
 	if (f->c != NULL)
 		redisFree(f->c);
 	f->c = NULL;
+	f->unread = 0;
 	f->retry_at = clock_mono_ms() + RECONNECT_MS;
 }
 
@@ -428,6 +430,57 @@ reach(struct fleet *f, char *err, size_t errlen)
 }
 
 /*
+ * Reads the replies of commands sent without waiting (send()); by now
+ * they have come, so this costs no round trip. 0, or -1 with err.
+ */
+static int
+drain(struct fleet *f, char *err, size_t errlen)
+{
+	void *rp;
+
+	for (; f->unread > 0; f->unread--) {
+		if (redisGetReply(f->c, &rp) != REDIS_OK) {
+			(void)strlcpy(err, f->c->errstr, errlen);
+			f->unread = 0;
+			drop(f);
+			return -1;
+		}
+		if (((redisReply *)rp)->type == REDIS_REPLY_ERROR)
+			warn_down(f, ((redisReply *)rp)->str);
+		freeReplyObject(rp);
+	}
+	return 0;
+}
+
+/*
+ * A command whose reply is read later, by drain(): sent now, waited
+ * for never. 0, or -1 with err.
+ */
+static int
+send_only(struct fleet *f, int argc, const char **argv, char *err,
+    size_t errlen)
+{
+	int done = 0;
+
+	if (reach(f, err, errlen) == -1)
+		return -1;
+	if (redisAppendCommandArgv(f->c, argc, argv, NULL) != REDIS_OK) {
+		(void)strlcpy(err, f->c->errstr, errlen);
+		drop(f);
+		return -1;
+	}
+	while (!done)
+		if (redisBufferWrite(f->c, &done) != REDIS_OK) {
+			(void)strlcpy(err, f->c->errstr, errlen);
+			f->unread = 0;
+			drop(f);
+			return -1;
+		}
+	f->unread++;
+	return 0;
+}
+
+/*
  * One command; NULL with err when Redis is away or says no. A
  * connection found closed (Redis restarted since the last command) is
  * made again once, at once: the server was gone when we wrote, so the
@@ -442,7 +495,7 @@ command(struct fleet *f, int argc, const char **argv, char *err,
 	redisReply *rp;
 	int e;
 
-	if (reach(f, err, errlen) == -1)
+	if (reach(f, err, errlen) == -1 || drain(f, err, errlen) == -1)
 		return NULL;
 	rp = redisCommandArgv(f->c, argc, argv, NULL);
 	e = errno;
@@ -823,8 +876,9 @@ fleet_tick(struct fleet *f)
 
 /* ---- The ledger's copy ---------------------------------------------- */
 
+/* XADD; with wait false, the reply is read before the next command. */
 static void
-stream_add(struct fleet *f, const char *text)
+stream_add(struct fleet *f, const char *text, bool wait)
 {
 	char host[256], max[24], err[256];
 	const char *argv[10] = { "XADD", KEY_LEDGER, "MAXLEN", "~", max, "*",
@@ -835,7 +889,10 @@ stream_add(struct fleet *f, const char *text)
 		(void)strlcpy(host, "?", sizeof(host));
 	host[sizeof(host) - 1] = '\0';
 	put_num(max, FLEET_STREAM_MAX);
-	if ((rp = command(f, 10, argv, err, sizeof(err))) == NULL)
+	if (!wait) {
+		if (send_only(f, 10, argv, err, sizeof(err)) == -1)
+			warn_down(f, err);
+	} else if ((rp = command(f, 10, argv, err, sizeof(err))) == NULL)
 		warn_down(f, err);
 	else
 		freeReplyObject(rp);
@@ -855,7 +912,8 @@ fleet_ledger_flush(struct fleet *f)
 {
 	if (f == NULL || f->held == NULL)
 		return;
-	stream_add(f, f->held);
+	/* While the CLI starts: nothing waits for this reply. */
+	stream_add(f, f->held, false);
 	free(f->held);
 	f->held = NULL;
 }
@@ -869,7 +927,7 @@ fleet_ledger_add(struct fleet *f, const cJSON *rec)
 		return;
 	fleet_ledger_flush(f);	/* a start record still held goes first */
 	if ((text = cJSON_PrintUnformatted(rec)) != NULL)
-		stream_add(f, text);
+		stream_add(f, text, true);
 	free(text);
 }
 
