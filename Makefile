@@ -9,7 +9,7 @@ DESTDIR	?=
 
 CC	?= cc
 PKG_CONFIG ?= pkg-config
-PKGS	= libcjson libbsd-overlay libmd
+PKGS	= libcjson libbsd-overlay libmd hiredis
 
 # Evaluated lazily, so that `make deps` can install them first.
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))

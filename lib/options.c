@@ -43,6 +43,7 @@ static const struct opt_spec opt_table[] = {
 	{ "tag",		OK_STR,   O(tag), 0, 0 },
 	{ "ledger",		OK_STR,   O(ledger), 0, 0 },
 	{ "state-dir",		OK_STR,   O(state_dir), 0, 0 },
+	{ "state-url",		OK_STR,   O(state_url), 0, 0 },
 	{ "log-format",		OK_FMT,   O(log_format), 0, 0 },
 	{ "quiet",		OK_BOOL,  O(quiet), 0, 0 },
 	{ "syslog",		OK_BOOL,  O(syslog), 0, 0 },
@@ -491,6 +492,7 @@ options_usage(FILE *fp)
 "  --tag=NAME           job name on every log line and record\n"
 "  --ledger=PATH|off    run records (state dir)\n"
 "  --state-dir=DIR      ($XDG_STATE_HOME/claudewrap)\n"
+"  --state-url=URL      fleet: cooldown, breaker, locks in Redis (off)\n"
 "  --log-format=F       logfmt or json\n"
 "  --quiet              only the done line\n"
 "  --syslog             also log to syslog\n"

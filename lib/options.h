@@ -33,6 +33,7 @@ struct options {
 	const char	*tag;
 	const char	*ledger;		/* NULL: state dir; "off" */
 	const char	*state_dir;		/* NULL: XDG default */
+	const char	*state_url;		/* --state-url, NULL: off */
 	enum log_format	 log_format;
 	bool		 quiet;
 	bool		 syslog;

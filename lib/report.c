@@ -3,6 +3,7 @@
  *
  *   claudewrap-report [--ledger=PATH] [--state-dir=DIR] [--since=WHEN]
  *       [--tag=NAME] [--json | --prom[=FILE]] [LEDGER... | - | --stdin]
+ *   claudewrap-report --state-url=URL [...]
  *   claudewrap-report --which FILE
  *   claudewrap-report --explain RUN
  *   claudewrap-report [--state-dir=DIR] --clear-cooldown
@@ -16,6 +17,8 @@
  * instead (`claudewrap: ` then logfmt or JSON, or the syslog form
  * `claudewrap[PID]: `; bare ledger lines are taken too); every other
  * line is skipped. --which and --explain always read the ledger.
+ * With --state-url the ledger is the fleet's copy in Redis (fleet.h),
+ * and the summary adds a line per host.
  *
  * Records are read one line at a time with bounded memory; a line that
  * does not parse is counted as unreadable and skipped, and any field may
@@ -44,6 +47,7 @@
 
 #include "clock.h"
 #include "duration.h"
+#include "fleet.h"
 #include "hash.h"
 #include "io.h"
 #include "ledger.h"
@@ -83,6 +87,8 @@ struct ropts {
 	const char	*which;
 	const char	*explain;
 	bool		 help;
+	const char	*state_url;	/* the fleet's stream, not a file */
+	char		 where[PATH_MAX];	/* state_url, redacted */
 };
 
 struct rio {
@@ -495,6 +501,7 @@ struct agg {
 	struct map	 runs;
 	struct map	 days;
 	struct map	 tags;
+	struct map	 hosts;		/* --state-url only: tagstat by host */
 	struct sums	 total[NST];
 	int64_t		 running;	/* no done record, and still running */
 	struct rview	*view;		/* failures, tags, sparklines */
@@ -592,6 +599,29 @@ machine_add(struct tagstat *ts, const cJSON *rec)
 	ts->cpu_ms += rec_int(rec, "cpu_ms", 0);
 }
 
+/* The fleet's report: what each host's runs came to. */
+static void
+host_add(struct agg *a, const cJSON *rec, const struct run *r, int st,
+    int64_t t)
+{
+	const char *host = rec_str(rec, "host");
+	struct tagstat *hs;
+
+	if (host == NULL && r != NULL)
+		host = r->host;
+	if ((hs = map_add(&a->hosts, host != NULL ? host : "?",
+	    sizeof(*hs))) == NULL) {
+		a->oom = true;
+		return;
+	}
+	sums_add(&hs->st[st], rec);
+	if (st == ST_OK && t != TIME_NONE && (!hs->have_ok ||
+	    t > hs->last_ok_ms)) {
+		hs->have_ok = true;
+		hs->last_ok_ms = t;
+	}
+}
+
 static void
 agg_done(struct agg *a, const cJSON *rec, const char *id, int64_t t)
 {
@@ -632,6 +662,8 @@ agg_done(struct agg *a, const cJSON *rec, const char *id, int64_t t)
 		ts->have_ok = true;
 		ts->last_ok_ms = t;
 	}
+	if (a->o->state_url != NULL)
+		host_add(a, rec, r, st, t);
 }
 
 static void
@@ -865,6 +897,29 @@ text_machine(FILE *out, const struct agg *a)
 	free(tags);
 }
 
+/* --state-url: a line per host of the fleet. */
+static void
+text_hosts(FILE *out, const struct agg *a)
+{
+	struct map_ent **hosts = map_sorted(&a->hosts);
+	const struct tagstat *hs;
+	char ts[CLOCK_ISO_LEN];
+	struct sums all;
+
+	for (size_t i = 0; hosts != NULL && hosts[i] != NULL; i++) {
+		hs = hosts[i]->val;
+		all = sums_all(hs->st);
+		if (i == 0)
+			fprintf(out, "\nby host (runs, ok, failed, last ok):\n");
+		if (hs->have_ok)
+			rec_iso(hs->last_ok_ms, ts);
+		fprintf(out, "  %-24s %6" PRId64 " %6" PRId64 " %6" PRId64
+		    "  %s\n", hosts[i]->key, all.runs, hs->st[ST_OK].runs,
+		    all.runs - hs->st[ST_OK].runs, hs->have_ok ? ts : "-");
+	}
+	free(hosts);
+}
+
 static int
 print_text(FILE *out, const struct agg *a, struct map_ent **days,
     struct map_ent **lost, size_t nlost, const struct scan_stats *ss)
@@ -898,6 +953,7 @@ print_text(FILE *out, const struct agg *a, struct map_ent **days,
 	rview_text(out, a->view, rview_utf8_locale());
 	text_lost(out, lost, nlost);
 	text_machine(out, a);
+	text_hosts(out, a);
 	if (a->running > 0)
 		fprintf(out, "\nrunning now (started, no done record yet, "
 		    "pid alive on this host): %" PRId64 "\n", a->running);
@@ -986,6 +1042,37 @@ json_totals(const struct agg *a, size_t nlost)
 	return t;
 }
 
+/* --state-url: { HOST: { runs, by_status, last_ok }, ... } */
+static cJSON *
+json_hosts(const struct agg *a)
+{
+	struct map_ent **hosts = map_sorted(&a->hosts);
+	cJSON *obj = cJSON_CreateObject(), *h, *by;
+	const struct tagstat *hs;
+	char ts[CLOCK_ISO_LEN];
+	struct sums all;
+
+	for (size_t i = 0; obj != NULL && hosts != NULL && hosts[i] != NULL;
+	    i++) {
+		hs = hosts[i]->val;
+		all = sums_all(hs->st);
+		if ((h = cJSON_AddObjectToObject(obj, hosts[i]->key)) == NULL)
+			continue;
+		json_sums(h, &all);
+		by = cJSON_AddObjectToObject(h, "by_status");
+		for (int st = 0; st < NST; st++)
+			if (hs->st[st].runs > 0)
+				cJSON_AddNumberToObject(by, rec_status_name(st),
+				    (double)hs->st[st].runs);
+		if (hs->have_ok) {
+			rec_iso(hs->last_ok_ms, ts);
+			cJSON_AddStringToObject(h, "last_ok", ts);
+		}
+	}
+	free(hosts);
+	return obj;
+}
+
 static int
 print_json(FILE *out, const struct agg *a, struct map_ent **days,
     struct map_ent **lost, size_t nlost, const struct scan_stats *ss)
@@ -1009,6 +1096,8 @@ print_json(FILE *out, const struct agg *a, struct map_ent **days,
 	rview_json(j, a->view);
 	if (a->o->cd_dir[0] != '\0')
 		rview_cooldown_json(j, a->o->cd_dir, clock_real_ms());
+	if (a->o->state_url != NULL)
+		cJSON_AddItemToObject(j, "hosts", json_hosts(a));
 	cJSON_AddNumberToObject(j, "unreadable", (double)ss->unreadable);
 	s = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
@@ -1159,6 +1248,29 @@ prom_machine(FILE *out, struct map_ent **tags)
 	}
 }
 
+/* --state-url: runs by host and status. */
+static void
+prom_hosts(FILE *out, const struct agg *a)
+{
+	struct map_ent **hosts = map_sorted(&a->hosts);
+	const struct tagstat *hs;
+
+	prom_family(out, "claudewrap_host_runs_total", "counter",
+	    "Runs that finished, by host and status (the fleet's ledger).");
+	for (size_t i = 0; hosts != NULL && hosts[i] != NULL; i++) {
+		hs = hosts[i]->val;
+		for (int st = 0; st < NST; st++) {
+			if (hs->st[st].runs == 0 && st != ST_OK)
+				continue;
+			fputs("claudewrap_host_runs_total{host=\"", out);
+			prom_label(out, hosts[i]->key);
+			fprintf(out, "\",status=\"%s\"} %" PRId64 "\n",
+			    rec_status_name(st), hs->st[st].runs);
+		}
+	}
+	free(hosts);
+}
+
 static int
 print_prom(FILE *out, const struct agg *a, const struct scan_stats *ss)
 {
@@ -1171,6 +1283,8 @@ print_prom(FILE *out, const struct agg *a, const struct scan_stats *ss)
 	prom_tokens(out, tags);
 	prom_cost_lost(out, tags);
 	prom_machine(out, tags);
+	if (a->o->state_url != NULL)
+		prom_hosts(out, a);
 	prom_family(out, "claudewrap_ledger_unreadable_lines", "gauge",
 	    "Ledger lines that could not be read.");
 	fprintf(out, "claudewrap_ledger_unreadable_lines %" PRId64 "\n",
@@ -1271,6 +1385,7 @@ summary(const struct ropts *o, FILE *f, struct rio *io)
 	map_free(&a.days, NULL);
 	map_free(&a.tags, NULL);
 	rview_free(a.view);
+	map_free(&a.hosts, NULL);
 	return rc;
 }
 
@@ -2096,6 +2211,8 @@ usage(FILE *out)
 	fputs("usage: " PROG " [--ledger=PATH] [--state-dir=DIR] "
 	    "[--since=WHEN] [--tag=NAME]\n"
 	    "           [--json | --prom[=FILE]] [LEDGER... | - | --stdin]\n"
+	    "       " PROG " --state-url=URL [--since=WHEN] [--tag=NAME] "
+	    "[--json | --prom[=FILE]]\n"
 	    "       " PROG " --which FILE\n"
 	    "       " PROG " --explain RUN\n"
 	    "       " PROG " --clear-cooldown [--state-dir=DIR]\n"
@@ -2108,6 +2225,7 @@ usage(FILE *out)
 	    "  -, --stdin     read claudewrap's stderr lines instead of the "
 	    "ledger\n"
 	    "  --prom=FILE    write Prometheus text to FILE atomically\n"
+	    "  --state-url=URL  the fleet's ledger in Redis, by host\n"
 	    "  --which FILE   the run that wrote FILE's current content\n"
 	    "  --explain RUN  the five questions of the debugging loop for "
 	    "RUN\n"
@@ -2149,6 +2267,7 @@ static const struct option longopts[] = {
 	{ "help",	no_argument,		NULL, 'h' },
 	{ "version",	no_argument,		NULL, 'V' },
 	{ "clear-cooldown", no_argument,	NULL, 'C' },
+	{ "state-url",	required_argument,	NULL, 'u' },
 	{ NULL,		0,			NULL, 0 },
 };
 
@@ -2182,6 +2301,14 @@ take_opt(struct ropts *o, int c, const char *arg, FILE *err)
 		break;
 	case 'C':
 		o->clear_cooldown = true;
+		break;
+	case 'u':
+		if (fleet_url_check(arg, o->where, sizeof(o->where)) == -1) {
+			fleet_url_redact(arg, o->where, sizeof(o->where));
+			return usage_error(err, "--state-url", o->where);
+		}
+		o->state_url = arg;
+		fleet_url_redact(arg, o->where, sizeof(o->where));
 		break;
 	case 's':
 		if (parse_since(arg, &o->since_ms) == -1)
@@ -2219,6 +2346,10 @@ check_opts(const struct ropts *o, bool json, bool prom, FILE *err)
 	if (o->nfiles > 0 && (o->from_stdin || o->ledger != NULL)) {
 		say(err, "ledger files as arguments exclude %s",
 		    o->from_stdin ? "stdin" : "--ledger");
+		return status_exit(ST_USAGE, 0);
+	}
+	if (o->from_stdin && o->state_url != NULL) {
+		say(err, "--state-url reads Redis, not stdin");
 		return status_exit(ST_USAGE, 0);
 	}
 	if (o->from_stdin && (o->which != NULL || o->explain != NULL)) {
@@ -2362,6 +2493,29 @@ clear_cooldown(struct ropts *o, struct rio *io)
 	return EXIT_SUCCESS;
 }
 
+/* --state-url: the same reports, from the fleet's copy of the ledger. */
+static int
+fleet_report(struct ropts *o, struct rio *io)
+{
+	char why[256];
+	FILE *f;
+	int rc;
+
+	o->ledger = o->where;
+	if ((f = fleet_stream_open(o->state_url, why, sizeof(why))) == NULL) {
+		say(io->err, "%s: %s", o->where, why);
+		return EXIT_FAILURE;
+	}
+	if (o->which != NULL)
+		rc = which(o, f, io);
+	else if (o->explain != NULL)
+		rc = explain(o, f, io);
+	else
+		rc = summary(o, f, io);
+	fclose(f);
+	return rc;
+}
+
 int
 report_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 {
@@ -2385,6 +2539,8 @@ report_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 	cooldown_dir(&o);
 	if (o.from_stdin)
 		return summary(&o, in, &io);
+	if (o.state_url != NULL)
+		return fleet_report(&o, &io);
 	if ((rc = resolve_ledger(&o, err)) != 0)
 		return rc;
 	if (o.cd_dir[0] == '\0')

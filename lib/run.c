@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "cooldown.h"
 #include "deliver.h"
+#include "fleet.h"
 #include "hash.h"
 #include "ledger.h"
 #include "heartbeat.h"
@@ -75,6 +76,7 @@ struct run {
 	char		 state_dir[PATH_MAX];
 	bool		 state_ok;	/* the state dir exists, and is ours */
 	char		 state_why[128];	/* why not */
+	bool		 lock_unreachable;	/* --state-url's lock service */
 	int		 lock_fd;
 	bool		 wrote_output;
 	char		 out_path[PATH_MAX];	/* absolute, for the records */
@@ -88,6 +90,7 @@ struct run {
 	bool		 hb_warned;
 	struct transcript *tr;		/* --transcript, or NULL */
 	char		 tr_path[PATH_MAX];	/* kept after it is closed */
+	struct fleet	*fl;		/* --state-url, or NULL */
 };
 
 static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT,
@@ -198,6 +201,8 @@ beat(struct run *r, enum hb_phase ph, int64_t next_wake_ms)
 static void
 beat_if_due(struct run *r, enum hb_phase ph)
 {
+	/* Every loop that beats also renews the fleet's leases. */
+	fleet_tick(r->fl);
 	if (r->o->heartbeat != NULL && clock_mono_ms() >= r->hb_next)
 		beat(r, ph, clock_real_ms() + r->o->heartbeat_interval_ms);
 }
@@ -210,6 +215,8 @@ tick_interval(const struct run *r)
 
 	if (r->o->heartbeat != NULL && (t == 0 || r->o->heartbeat_interval_ms < t))
 		t = r->o->heartbeat_interval_ms;
+	if (fleet_tick_ms(r->fl) > 0 && (t == 0 || fleet_tick_ms(r->fl) < t))
+		t = fleet_tick_ms(r->fl);
 	return t;
 }
 
@@ -265,6 +272,8 @@ child_env(struct run *r)
 		/* The watchdog makes the CLI wait for hours: our clock rules. */
 		if (strncmp(environ[i], "CLAUDE_CODE_RETRY_WATCHDOG=", 27) == 0 ||
 		    strncmp(environ[i], "CLAUDEWRAP_RUN_ID=", 18) == 0 ||
+		    /* Its password is no business of the model's tools. */
+		    strncmp(environ[i], "CLAUDEWRAP_STATE_URL=", 21) == 0 ||
 		    strncmp(environ[i], LOCATE_SKIP_ENV "=",
 		    sizeof(LOCATE_SKIP_ENV)) == 0)
 			continue;
@@ -715,8 +724,8 @@ cooldown_gate(struct run *r)
 	int sig;
 
 	for (;;) {
-		if (!r->state_ok ||
-		    cooldown_check(r->state_dir, clock_real_ms(), &cd) == -1)
+		if (fleet_cooldown_check(r->fl, r->state_ok ? r->state_dir :
+		    NULL, clock_real_ms(), &cd) == -1)
 			return 0;
 		if (cd.kind == CD_NONE) {
 			if (cd.probe) {
@@ -731,7 +740,8 @@ cooldown_gate(struct run *r)
 		if (cd.kind == CD_BREAKER) {
 			set_end(r, ST_UNAVAILABLE, "circuit breaker open (%d "
 			    "outages in a row among runs sharing %s)%s%s; no "
-			    "request made", cd.streak, r->state_dir,
+			    "request made", cd.streak, fleet_where(r->fl) != NULL ?
+			    fleet_where(r->fl) : r->state_dir,
 			    cd.until_ms ? " until " : ", a probe is running",
 			    cd.until_ms ? iso : "");
 			return -1;
@@ -773,9 +783,53 @@ cooldown_record(struct run *r, enum outcome oc, int64_t wait)
 	int64_t reset_ms = oc == OC_RATE_LIMIT && r->reset_at != 0 ?
 	    (int64_t)r->reset_at * 1000 : 0;
 
-	if (r->state_ok)
-		(void)cooldown_note(r->state_dir, oc, clock_real_ms(), reset_ms,
-		    window, (int)r->o->breaker);
+	(void)fleet_cooldown_note(r->fl, r->state_ok ? r->state_dir : NULL, oc,
+	    clock_real_ms(), reset_ms, window, (int)r->o->breaker);
+}
+
+/*
+ * --lock with --state-url: the key in Redis (fleet.h). A Redis that
+ * cannot be reached fails closed: one run per name is the promise.
+ */
+static int
+take_fleet_lock(struct run *r)
+{
+	char holder[320];
+	int64_t end = clock_mono_ms() + r->o->lock_wait_ms;
+
+	for (;;) {
+		int64_t left = end - clock_mono_ms(), slice = left > 0 ? left : 0;
+
+		if (r->o->heartbeat != NULL &&
+		    slice > r->o->heartbeat_interval_ms)
+			slice = r->o->heartbeat_interval_ms;
+		switch (fleet_lock_acquire(r->fl, r->o->lock, slice, r->sigfd,
+		    holder, sizeof(holder))) {
+		case LOCK_OK:
+			return 0;
+		case LOCK_BUSY:
+			if (clock_mono_ms() < end) {
+				beat_if_due(r, HB_WAITING);
+				break;
+			}
+			set_end(r, ST_LOCKED, "lock %s is held by %s (host:pid:"
+			    "token)", r->o->lock, holder);
+			return -1;
+		case LOCK_ERROR:
+			set_end(r, ST_LOCKED, "lock service unreachable: %s",
+			    holder);
+			/* Not a skip by design: --lock-exit-code is not for it. */
+			r->lock_unreachable = true;
+			return -1;
+		case LOCK_INTERRUPTED:
+			if ((r->sig = pending_signal(r)) != 0) {
+				set_end(r, ST_SIGNAL, "got SIG%s waiting for the "
+				    "lock", sigabbrev_np(r->sig));
+				return -1;
+			}
+			break;
+		}
+	}
 }
 
 /*
@@ -791,6 +845,8 @@ take_lock(struct run *r)
 
 	if (r->o->lock == NULL)
 		return 0;
+	if (r->fl != NULL)
+		return take_fleet_lock(r);
 	for (;;) {
 		int64_t left = end - clock_mono_ms(), slice = left > 0 ? left : 0;
 
@@ -900,6 +956,7 @@ open_state(struct run *r)
 		/* As ssh's StrictModes: state others can write is not ours. */
 		r->state_ok = io_dir_trusted(r->state_dir, r->state_why,
 		    sizeof(r->state_why)) == 0;
+	r->fl = fleet_open(o->state_url, r->lg);
 	if (r->state_ok && o->ledger == NULL &&
 	    ledger_path(r->state_dir, r->ledger, sizeof(r->ledger)) == -1)
 		r->ledger[0] = '\0';
@@ -985,6 +1042,9 @@ ledger_write(struct run *r, cJSON *rec)
 	if (rec != NULL && r->ledger[0] != '\0' &&
 	    ledger_append(r->ledger, rec) == -1)
 		ledger_warn(r);
+	/* Redis gets its copy once the local record is on disk. */
+	if (r->ledger[0] != '\0')
+		fleet_ledger_add(r->fl, rec);
 	cJSON_Delete(rec);
 }
 
@@ -1008,17 +1068,18 @@ ledger_start(struct run *r)
 		ledger_warn(r);
 	else
 		fix_mode(r, r->ledger_fd, r->ledger);
+	fleet_ledger_hold(r->fl, rec);	/* sent by ledger_settle */
 	cJSON_Delete(rec);
 }
 
 static void
 ledger_settle(struct run *r)
 {
-	if (r->ledger_fd == -1)
-		return;
-	if (ledger_sync(r->ledger_fd) == -1)
+	if (r->ledger_fd != -1 && ledger_sync(r->ledger_fd) == -1)
 		ledger_warn(r);
 	r->ledger_fd = -1;
+	/* The local copy first, always: Redis never holds the only one. */
+	fleet_ledger_flush(r->fl);
 }
 
 static void
@@ -1032,11 +1093,15 @@ add_names(cJSON *obj, const char *key, char *const *names, int n)
 		cJSON_AddItemToArray(arr, cJSON_CreateString(names[i]));
 }
 
-/* The exit status: the table's, but --lock-exit-code for a busy lock. */
+/*
+ * The exit status: the table's, but --lock-exit-code for a busy lock
+ * (a lock service that cannot be reached stays 75: a Redis outage must
+ * not pass for a skip that was meant).
+ */
 static int
 run_exit(const struct run *r)
 {
-	if (r->st == ST_LOCKED)
+	if (r->st == ST_LOCKED && !r->lock_unreachable)
 		return (int)r->o->lock_exit_code;
 	return status_exit(r->st, r->sig);
 }
@@ -1126,6 +1191,7 @@ static int
 refuse_early(struct run *r)
 {
 	const struct options *o = r->o;
+	char why[128], url[256];
 
 	if (o->passthrough && (o->transcript != NULL || o->n_expect_tool > 0)) {
 		set_end(r, ST_USAGE, "--passthrough: %s needs the event stream",
@@ -1141,6 +1207,12 @@ refuse_early(struct run *r)
 	if (o->output != NULL && output_check(o->output) == -1) {
 		set_end(r, ST_USAGE, "--output: %s: %s", o->output,
 		    strerror(errno));
+		return -1;
+	}
+	if (o->state_url != NULL && fleet_url_check(o->state_url, why,
+	    sizeof(why)) == -1) {
+		fleet_url_redact(o->state_url, url, sizeof(url));
+		set_end(r, ST_USAGE, "--state-url: bad value '%s' (%s)", url, why);
 		return -1;
 	}
 	if (o->output == NULL && o->stdout_closed) {
@@ -1203,7 +1275,8 @@ prepare(struct run *r)
 		    (long long)o->max_prompt_bytes);
 		return -1;
 	}
-	if (o->lock != NULL && o->lock[0] != '/' && !r->state_ok) {
+	if (o->lock != NULL && o->lock[0] != '/' && !r->state_ok &&
+	    r->fl == NULL) {
 		set_end(r, ST_USAGE, "--lock=%s: the state dir %s is not used "
 		    "(%s)", o->lock, r->state_dir, r->state_why);
 		return -1;
@@ -1326,6 +1399,7 @@ cleanup(struct run *r)
 	if (r->sigfd != -1)
 		close(r->sigfd);
 	lock_release(r->lock_fd);
+	fleet_close(r->fl);
 }
 
 struct run_end

@@ -456,6 +456,14 @@ EOF
 rc=$?
 [ "$rc" -eq 2 ] && exit 2
 
+# (e) fleet mode against a loopback Redis: its own script and budgets.
+"$ROOT/scripts/bench-fleet.sh"
+case $? in
+0) ;;
+2) exit 2 ;;
+*) rc=1 ;;
+esac
+
 if [ -n "${BENCH_PROFILE:-}" ] && command -v valgrind > /dev/null; then
 	echo "bench: profiling (massif on the 50 MiB result," \
 	    "callgrind on 64 MiB of stream)" >&2

@@ -14,6 +14,9 @@ have_pc libcjson || need="$need libcjson-dev"
 have_pc libbsd-overlay || need="$need libbsd-dev"
 have_pc libmd || need="$need libmd-dev"
 have_pc check || need="$need check"
+# Fleet mode (--state-url) and its tests: hiredis, a real redis-server.
+have_pc hiredis || need="$need libhiredis-dev"
+command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 # Reset times name IANA zones ("resets 3pm (Europe/Berlin)").
 [ -e /usr/share/zoneinfo/UTC ] || need="$need tzdata"

@@ -14,7 +14,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 
-PKGS=(libcjson libbsd-overlay libmd)
+PKGS=(libcjson libbsd-overlay libmd hiredis)
 missing=""
 for t in cppcheck clang-tidy shellcheck pkg-config; do
 	command -v "$t" > /dev/null 2>&1 || missing="$missing $t"

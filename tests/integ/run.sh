@@ -390,6 +390,11 @@ t_usage_suite() {
 	CLAUDEWRAP=$CLAUDEWRAP "$ROOT/tests/integ/t_usage.sh"
 }
 
+# Fleet mode against a real redis-server (issue 15), counted as one test.
+t_fleet_suite() {
+	CLAUDEWRAP=$CLAUDEWRAP FAKE=$FAKE "$ROOT/tests/integ/t_fleet.sh"
+}
+
 for t in $(declare -F | awk '$3 ~ /^t_/ { print $3 }'); do
 	run_test "$t"
 done
