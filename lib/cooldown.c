@@ -8,9 +8,9 @@
  *	breaker_open		whether the breaker is open
  *	breaker_until_ms	epoch ms probing may start
  *	streak			overloaded/server outcomes in a row
- *	probe_pid, probe_start	the run probing: pid, and its start time in
- *				clock ticks after boot (/proc/PID/stat field
- *				22), so that a reused pid is not taken for it
+ *	probe_pid, probe_start	the run probing: pid, and its start time
+ *				(epoch ms, tree_started_ms), so that a
+ *				reused pid is not taken for it
  *	probe_ms		when it started probing
  *	until_ms, until, cause	the cooldown in force, for people reading
  *				the file; never read back
@@ -39,6 +39,7 @@
 #include <cJSON.h>
 
 #include "io.h"
+#include "tree.h"
 
 #define STATE_FILE	"cooldown"
 #define LOCK_FILE	"cooldown.lock"
@@ -73,50 +74,15 @@ path_in(char *buf, size_t size, const char *dir, const char *name)
 /* ---- Processes ------------------------------------------------------ */
 
 /*
- * The start time of pid in clock ticks after boot, from /proc, or 0
- * when unknown. Field 22 of /proc/PID/stat; the command name before it
- * is in parentheses and may itself hold spaces and parentheses.
+ * getpid() and its start time (tree.c reads /proc), so that a later run
+ * can tell this probe from a process that reused its pid.
  */
-static int64_t
-proc_start(pid_t pid)
-{
-	char path[64], buf[1024];
-	const char *p;
-	ssize_t n;
-	int fd, field;
-
-	(void)snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL)
-		return 0;
-	/* ") S ppid …": the state is field 3. */
-	for (field = 2; field < 22 && p != NULL; field++)
-		p = strchr(p + 1, ' ');
-	if (p == NULL)
-		return 0;
-	return strtoll(p + 1, NULL, 10);
-}
-
-/* getpid() and its start time, cached per process (a fork resets it). */
 static void
 self(pid_t *pid, int64_t *start)
 {
-	static pid_t cached_pid;
-	static int64_t cached_start;
-	pid_t me = getpid();
-
-	if (me != cached_pid) {
-		cached_pid = me;
-		cached_start = proc_start(me);
-	}
-	*pid = cached_pid;
-	*start = cached_start;
+	*pid = getpid();
+	if ((*start = tree_started_ms(*pid)) < 0)
+		*start = 0;
 }
 
 /* Whether the recorded probe is a process that still runs. */
@@ -130,7 +96,7 @@ probe_alive(const struct state *st)
 	if (kill(st->probe_pid, 0) == -1 && errno == ESRCH)
 		return false;
 	if (st->probe_start != 0 &&
-	    (now_start = proc_start(st->probe_pid)) != 0 &&
+	    (now_start = tree_started_ms(st->probe_pid)) > 0 &&
 	    now_start != st->probe_start)
 		return false;		/* the pid was reused */
 	return true;

@@ -76,9 +76,50 @@ kill_listed() {
 }
 
 # field NAME FILE: the value of NAME= on the done line in FILE.
+# Read as logfmt, pair by pair: a " NAME=" inside a quoted value (a
+# detail quoting the CLI) is not taken for the field.
 field() {
-	grep '^claudewrap: .*event=done' "$2" | tail -n 1 |
-	    sed -n "s/.* $1=\\(\"[^\"]*\"\\|[^ ]*\\).*/\\1/p" | tr -d '"'
+	grep '^claudewrap: .*event=done' "$2" | tail -n 1 | awk -v want="$1" '
+	{
+		s = $0
+		sub(/^claudewrap: /, "", s)
+		n = length(s)
+		i = 1
+		while (i <= n) {
+			j = index(substr(s, i), "=")
+			if (j == 0)
+				break
+			key = substr(s, i, j - 1)
+			i += j
+			v = ""
+			if (substr(s, i, 1) == "\"") {
+				for (i++; i <= n; i++) {
+					c = substr(s, i, 1)
+					if (c == "\\") {
+						v = v substr(s, ++i, 1)
+						continue
+					}
+					if (c == "\"") {
+						i++
+						break
+					}
+					v = v c
+				}
+			} else {
+				j = index(substr(s, i), " ")
+				if (j == 0)
+					j = n - i + 2
+				v = substr(s, i, j - 1)
+				i += j - 1
+			}
+			if (key == want) {
+				print v
+				exit
+			}
+			while (substr(s, i, 1) == " ")
+				i++
+		}
+	}'
 }
 
 done_lines() { grep -c '^claudewrap: .*event=done' "$1"; }

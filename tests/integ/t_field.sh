@@ -316,6 +316,14 @@ t_field_small() {
 	grep -q -- '--allow-empty' e5
 }
 
+# The harness itself: `field` reads logfmt pairs, so an " exit=" quoted
+# inside a detail is not the exit field.
+t_field_helper_reads_logfmt() {
+	printf '%s\n' 'claudewrap: ts=t level=error run=r event=done status=claude_error exit=45 detail="is_error exit=1: \"q\" x" requests=2' > l
+	[ "$(field exit l)" = 45 ] && [ "$(field detail l)" = 'is_error exit=1: "q" x' ] &&
+	    [ "$(field requests l)" = 2 ] && [ -z "$(field nope l)" ]
+}
+
 # Arguments: only the tests named.
 # (the names are shell words: splitting them is what is meant)
 # shellcheck disable=SC2046

@@ -20,6 +20,7 @@
 
 #include <cJSON.h>
 
+#include "check_main.h"
 #include "cooldown.h"
 #include "status.h"
 
@@ -804,14 +805,4 @@ cooldown_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(cooldown_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(cooldown_suite)

@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "check_main.h"
 #include "ghactions.h"
 
 #define FIXTURE_NAME "test_ghactions"
@@ -124,14 +125,4 @@ ghactions_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(ghactions_suite());
-	int failed_n;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed_n = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed_n == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(ghactions_suite)

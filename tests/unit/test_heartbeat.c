@@ -14,6 +14,7 @@
 
 #include <cJSON.h>
 
+#include "check_main.h"
 #include "clock.h"
 #include "heartbeat.h"
 
@@ -240,14 +241,4 @@ heartbeat_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(heartbeat_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(heartbeat_suite)

@@ -20,6 +20,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "check_main.h"
 #include "ledger.h"
 
 #define NPROC	40
@@ -469,14 +470,4 @@ ledger_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(ledger_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
-}
+CHECK_MAIN(ledger_suite)

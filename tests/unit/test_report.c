@@ -22,6 +22,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "check_main.h"
 #include "clock.h"
 #include "hash.h"
 #include "report.h"
@@ -1032,14 +1033,4 @@ report_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(report_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
-}
+CHECK_MAIN(report_suite)

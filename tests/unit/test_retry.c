@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "retry.h"
 
 /* Epoch seconds of a UTC calendar time. */
@@ -504,14 +505,8 @@ retry_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(retry_suite());
-	int failed;
-
 	/* Tests set TZ; run each in a known zone unless it sets its own. */
 	(void)setenv("TZ", "UTC", 1);
 	tzset();
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(retry_suite());
 }

@@ -18,6 +18,7 @@
 
 #include <cJSON.h>
 
+#include "check_main.h"
 #include "io.h"
 #include "transcript.h"
 
@@ -533,14 +534,4 @@ transcript_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(transcript_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(transcript_suite)
