@@ -51,7 +51,8 @@ if [ -z "${CLAUDE_BIN-}" ]; then
 fi
 [ -x "$CLAUDE_BIN" ] || fatal "CLAUDE_BIN is not executable: $CLAUDE_BIN"
 
-# The version of the CLI under test, as it prints it.
+# The version of the CLI under test, as it prints it (the t_*.sh use it).
+# shellcheck disable=SC2034
 CLI_VER=$("$CLAUDE_BIN" --version 2>/dev/null | cut -d' ' -f1)
 
 # placeholder_of VERSION: the text VERSION substitutes for an empty answer,
