@@ -352,7 +352,7 @@ usage(FILE *out)
 	    "       " PROG " --state-url=URL [--since=WHEN] [--tag=NAME] "
 	    "[--json | --prom[=FILE]]\n"
 	    "       " PROG " --which FILE\n"
-	    "       " PROG " --explain RUN\n"
+	    "       " PROG " --explain RUN [--low-output-tokens=N]\n"
 	    "       " PROG " --clear-cooldown [--state-dir=DIR]\n"
 	    "\n"
 	    "  LEDGER...      ledger files to read (each with its rotated "
@@ -369,8 +369,25 @@ usage(FILE *out)
 	    "RUN\n"
 	    "                 (a run id, or at least 8 of its first "
 	    "characters)\n"
+	    "  --low-output-tokens=N  --explain calls fewer output tokens "
+	    "low (10)\n"
 	    "  --clear-cooldown  end the shared cooldown or breaker by hand\n"
 	    "  --version      print the version\n", out);
+}
+
+/*
+ * --low-output-tokens, as claudewrap takes it: digits only (strtonum
+ * alone would take " 7", "+7" and "-0").
+ */
+static int
+parse_count(const char *v, int64_t *n)
+{
+	const char *errstr = NULL;
+
+	if (v[0] == '\0' || v[strspn(v, "0123456789")] != '\0')
+		return -1;
+	*n = strtonum(v, 0, LLONG_MAX, &errstr);
+	return errstr == NULL ? 0 : -1;
 }
 
 /* --since: an ISO date or time, or a duration back from now. */
@@ -406,6 +423,7 @@ static const struct option longopts[] = {
 	{ "version",	no_argument,		NULL, 'V' },
 	{ "clear-cooldown", no_argument,	NULL, 'C' },
 	{ "state-url",	required_argument,	NULL, 'u' },
+	{ "low-output-tokens", required_argument, NULL, 'o' },
 	{ NULL,		0,			NULL, 0 },
 };
 
@@ -459,6 +477,10 @@ take_opt(struct ropts *o, int c, const char *arg, FILE *err)
 		if (arg != NULL && *arg == '\0')
 			return usage_error(err, "--prom", arg);
 		o->prom_file = arg;
+		break;
+	case 'o':
+		if (parse_count(arg, &o->low_output) == -1)
+			return usage_error(err, "--low-output-tokens", arg);
 		break;
 	case 'e':
 		if (strlen(arg) < EXPLAIN_MIN)
@@ -516,11 +538,16 @@ static int
 parse_opts(struct ropts *o, int argc, char **argv, FILE *err)
 {
 	bool json = false, prom = false;
+	const char *env;
 	int c, rc;
 
 	memset(o, 0, sizeof(*o));
 	o->since_ms = TIME_NONE;
+	/* The run's threshold is not in its record: ask the same knobs. */
 	o->low_output = LOW_OUTPUT;
+	if ((env = getenv("CLAUDEWRAP_LOW_OUTPUT_TOKENS")) != NULL &&
+	    parse_count(env, &o->low_output) == -1)
+		return usage_error(err, "CLAUDEWRAP_LOW_OUTPUT_TOKENS", env);
 	optind = 0;	/* glibc: start afresh, report_run may run again */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
