@@ -1,8 +1,9 @@
 /*
  * --explain RUN (report_explain.h). The run's records come from one pass
- * over the ledger; its transcript, read line by line, tells attempts,
- * API responses, tools and where it stopped; question 5 asks the ledger
- * again (report_which.c) who wrote what the output file holds now.
+ * over the ledger; its transcript, read line by line (a line too long to
+ * hold is read again by jscan), tells attempts, API responses, tools and
+ * where it stopped; question 5 asks the ledger again (report_which.c)
+ * who wrote what the output file holds now.
  */
 #include "report_explain.h"
 
@@ -22,6 +23,7 @@
 #include "clock.h"
 #include "hash.h"
 #include "io.h"
+#include "jscan.h"
 #include "ledger.h"
 #include "report_rec.h"
 #include "report_scan.h"
@@ -29,6 +31,31 @@
 
 #define TX_MAX_ATT	64
 #define TX_MAX_TOOLS	32
+
+/*
+ * The members of a transcript line ({"attempt","ts","event"}, the event
+ * as the CLI wrote it) that a line too long to hold is reduced to.
+ */
+static const struct shape sh_leaf = { SH_LEAF, NULL, NULL };
+static const struct field msg_fields[] = {
+	{ "id", &sh_leaf },
+	{ NULL, NULL },
+};
+static const struct shape sh_msg = { SH_OBJ, NULL, msg_fields };
+static const struct field event_fields[] = {
+	{ "type", &sh_leaf },
+	{ "subtype", &sh_leaf },
+	{ "message", &sh_msg },
+	{ NULL, NULL },
+};
+static const struct shape sh_event = { SH_OBJ, NULL, event_fields };
+static const struct field tx_fields[] = {
+	{ "attempt", &sh_leaf },
+	{ "ts", &sh_leaf },
+	{ "event", &sh_event },
+	{ NULL, NULL },
+};
+static const struct shape sh_tx = { SH_OBJ, NULL, tx_fields };
 
 struct tx_att {
 	int64_t	n;
@@ -161,33 +188,6 @@ tx_event(struct tx *tx, int64_t attempt, const char *ts, const cJSON *ev)
 }
 
 /*
- * A line too long to keep (a huge result): its head still names the
- * attempt and, as the transcript writes "event" last and the CLI writes
- * "type" first, the event's type. A guess, only for such lines.
- */
-static void
-tx_sniff(struct tx *tx, const char *head)
-{
-	const char *a = strstr(head, "\"attempt\":"), *t;
-	char type[32] = "?", sub[32] = "";
-	cJSON *ev;
-
-	t = strstr(head, "\"event\":{\"type\":\"");
-	if (t != NULL)
-		sscanf(t + 17, "%31[^\"]", type);
-	if (t != NULL && (t = strstr(t, "\"subtype\":\"")) != NULL)
-		sscanf(t + 11, "%31[^\"]", sub);
-	if ((ev = cJSON_CreateObject()) == NULL)
-		return;
-	cJSON_AddStringToObject(ev, "type", type);
-	if (sub[0] != '\0')
-		cJSON_AddStringToObject(ev, "subtype", sub);
-	tx_event(tx, a != NULL ? strtoll(a + 10, NULL, 10) : tx->last_att,
-	    NULL, ev);
-	cJSON_Delete(ev);
-}
-
-/*
  * A transcript path reused across runs collects them all, and its lines
  * carry no run id: an event stamped outside the run's start and done
  * belongs to another run.
@@ -203,25 +203,52 @@ tx_other_run(const struct tx *tx, const cJSON *r)
 	    (tx->to_ms != TIME_NONE && t > tx->to_ms);
 }
 
+/* A transcript line as a record: its event, unless another run's. */
 static void
-tx_line(struct tx *tx, const char *line, bool cut)
+tx_record(struct tx *tx, const cJSON *r)
 {
-	cJSON *r;
-	bool bad;
-
-	if (cut) {
-		tx_sniff(tx, line);
-		return;
-	}
-	if ((r = rscan_json(line, &bad)) == NULL) {
-		tx->unreadable += bad;
-		return;
-	}
 	if (tx_other_run(tx, r))
 		tx->others++;
 	else
 		tx_event(tx, rec_int(r, "attempt", 0), rec_str(r, "ts"),
 		    cJSON_GetObjectItemCaseSensitive(r, "event"));
+}
+
+static void
+tx_line(struct tx *tx, const char *line)
+{
+	cJSON *r;
+	bool bad;
+
+	if ((r = rscan_json(line, &bad)) == NULL) {
+		tx->unreadable += bad;
+		return;
+	}
+	tx_record(tx, r);
+	cJSON_Delete(r);
+}
+
+/*
+ * A line too long to hold (a huge result) is read again from the file,
+ * bytes from to to: jscan, the one reader of stream-json lines, reduces
+ * it to the members tx_record reads with bounded memory, and cJSON reads
+ * that as any other line.
+ */
+static void
+tx_long(struct tx *tx, struct jscan *js, off_t from, off_t to)
+{
+	struct js_line jl;
+	cJSON *r = NULL;
+	bool bad;
+
+	if (js != NULL && from >= 0 && to > from && jscan_line(js, &sh_tx,
+	    NULL, from, (size_t)(to - from), JS_STR_HOLD, &jl) == JS_OK)
+		r = rscan_json(jl.json, &bad);
+	if (r == NULL) {
+		tx->unreadable++;
+		return;
+	}
+	tx_record(tx, r);
 	cJSON_Delete(r);
 }
 
@@ -230,8 +257,10 @@ static void
 tx_read(struct tx *tx, const char *path, const char *run)
 {
 	struct ledger_lines *lr;
+	struct jscan *js;
 	struct stat st;
 	const char *line;
+	off_t at = 0, next;
 	size_t len;
 	bool cut;
 	FILE *f;
@@ -248,10 +277,20 @@ tx_read(struct tx *tx, const char *path, const char *run)
 	tx->tools = cJSON_CreateArray();
 	if ((lr = ledger_lines_new(f, RSCAN_LINE_MAX)) == NULL)
 		tx->err = errno;
-	while (lr != NULL && (line = ledger_lines_next(lr, &len, &cut)) != NULL)
-		tx_line(tx, line, cut);
+	js = jscan_new(fileno(f));
+	/* Lines are read with getc: ftello is where the next one begins. */
+	while (lr != NULL && (line = ledger_lines_next(lr, &len, &cut)) !=
+	    NULL) {
+		next = ftello(f);
+		if (cut)
+			tx_long(tx, js, at, next);
+		else
+			tx_line(tx, line);
+		at = next;
+	}
 	if (ferror(f))
 		tx->err = errno;
+	jscan_free(js);
 	ledger_lines_free(lr);
 	fclose(f);
 }
