@@ -11,8 +11,10 @@
  * The ledger is the files named as arguments, else --ledger, else
  * $CLAUDEWRAP_LEDGER, else ledger.jsonl in --state-dir,
  * $CLAUDEWRAP_STATE_DIR or the XDG state dir; each is read after its
- * rotated copies (report_files.c). The failures, tags, sparklines and
- * cooldown of the summary are report_view.c's. With `-` (or
+ * rotated copies (report_files.c), its records by report_scan.c. This
+ * file counts them; report_out.c prints the counts as text, --json or
+ * --prom, with report_view.c's failures, tags, sparklines and cooldown.
+ * --which is report_which.c's, --explain report_explain.c's. With `-` (or
  * --stdin) the summary reads claudewrap's stderr lines from stdin
  * instead (`claudewrap: ` then logfmt or JSON, or the syslog form
  * `claudewrap[PID]: `; bare ledger lines are taken too); every other
