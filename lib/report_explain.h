@@ -12,7 +12,7 @@
 
 #include "report_opts.h"
 
-/* Reads the ledger f for o->explain (a run id or its prefix); the exit status. */
+/* Reads the ledger f for o->explain (a run id or a prefix); exit status. */
 int	rexplain(const struct ropts *o, FILE *f, struct rio *io);
 
 #endif
