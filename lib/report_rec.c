@@ -6,11 +6,14 @@
 #include "report_rec.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ledger.h"
+#include "tree.h"
 
 const char *
 rec_str(const cJSON *r, const char *key)
@@ -100,3 +103,24 @@ rec_iso(int64_t ms, char buf[CLOCK_ISO_LEN])
 		clock_iso(ms, buf);
 }
 
+/*
+ * Whether a run with a start record and no done may still be running:
+ * its pid is alive on this host and began no later than the record (a
+ * later one reused the pid). The boot time is to the second: that much
+ * slack.
+ */
+bool
+rec_still_running(const char *host, int64_t pid, int64_t start_ms)
+{
+	char me[256];
+	int64_t began;
+
+	if (host == NULL || pid <= 0 || pid > INT_MAX || start_ms == TIME_NONE ||
+	    gethostname(me, sizeof(me)) == -1)
+		return false;
+	me[sizeof(me) - 1] = '\0';
+	if (strcmp(me, host) != 0)
+		return false;
+	began = tree_started_ms((pid_t)pid);
+	return began != -1 && began <= start_ms + 1000;
+}

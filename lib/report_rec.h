@@ -1,6 +1,7 @@
 /*
  * claudewrap-report's reading of one record: the fields as the parts
- * of the report (report.c, report_view.c) take them.
+ * of the report (report.c, report_view.c, report_out.c, report_which.c,
+ * report_explain.c) take them.
  */
 #ifndef CW_REPORT_REC_H
 #define CW_REPORT_REC_H
@@ -28,5 +29,12 @@ int		 rec_status_index(const char *word);
 const char	*rec_status_name(int i);
 /* ISO 8601 UTC with ms, or "(no time)" for TIME_NONE. */
 void		 rec_iso(int64_t ms, char buf[CLOCK_ISO_LEN]);
+/*
+ * Whether a run with a start record (host, pid, time) and no done may
+ * still be running: its pid is alive on this host and began no later
+ * than the record.
+ */
+bool		 rec_still_running(const char *host, int64_t pid,
+		    int64_t start_ms);
 
 #endif

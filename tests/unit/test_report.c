@@ -54,6 +54,7 @@ report_setup(void)
 	unsetenv("CLAUDEWRAP_LEDGER");
 	unsetenv("CLAUDEWRAP_STATE_DIR");
 	unsetenv("XDG_STATE_HOME");
+	unsetenv("CLAUDEWRAP_LOW_OUTPUT_TOKENS");
 }
 
 /* tmp/name, in a static buffer of its own per slot. */
@@ -1004,6 +1005,49 @@ START_TEST(explain_huge_result_line)
 }
 END_TEST
 
+/*
+ * Question 2 calls output low by the threshold the run had: claudewrap's
+ * --low-output-tokens, taken by the report as an option or from the
+ * same variable (the record does not carry it).
+ */
+START_TEST(explain_low_output_threshold)
+{
+	struct res r;
+
+	explain_fixture();
+	add("ledger.jsonl", "{\"event\":\"done\",\"run\":\"" X4 "\",\"ts\":"
+	    "\"2026-11-22T11:00:00.000Z\",\"status\":\"ok\",\"exit\":0,"
+	    "\"attempts\":1,\"output_tokens\":15}");
+	r = report(NULL, "--explain", X4, NULL);
+	ck_assert_int_eq(r.rc, 0);
+	ck_answer(r.out, 2, "yes — 15 output tokens");
+	res_free(&r);
+	r = report(NULL, "--explain", X4, "--low-output-tokens=20", NULL);
+	ck_assert_int_eq(r.rc, 0);
+	ck_answer(r.out, 2, "low — only 15 output tokens (under 20: the "
+	    "low-output warning)");
+	res_free(&r);
+	setenv("CLAUDEWRAP_LOW_OUTPUT_TOKENS", "16", 1);
+	r = report(NULL, "--explain", X4, NULL);
+	ck_answer(r.out, 2, "low — only 15 output tokens (under 16:");
+	res_free(&r);
+	/* The option wins over the variable; 0 turns the warning off. */
+	r = report(NULL, "--explain", X4, "--low-output-tokens=0", NULL);
+	ck_answer(r.out, 2, "yes — 15 output tokens");
+	res_free(&r);
+	setenv("CLAUDEWRAP_LOW_OUTPUT_TOKENS", "x", 1);
+	r = report(NULL, "--explain", X4, NULL);
+	ck_assert_int_eq(r.rc, 125);
+	ck_has(r.err, "CLAUDEWRAP_LOW_OUTPUT_TOKENS: bad value 'x'");
+	res_free(&r);
+	unsetenv("CLAUDEWRAP_LOW_OUTPUT_TOKENS");
+	r = report(NULL, "--explain", X4, "--low-output-tokens=-1", NULL);
+	ck_assert_int_eq(r.rc, 125);
+	ck_has(r.err, "--low-output-tokens: bad value '-1'");
+	res_free(&r);
+}
+END_TEST
+
 static Suite *
 report_suite(void)
 {
@@ -1029,6 +1073,7 @@ report_suite(void)
 	tcase_add_test(tc, explain_changed_file_and_failures);
 	tcase_add_test(tc, explain_not_found_or_ambiguous);
 	tcase_add_test(tc, explain_huge_result_line);
+	tcase_add_test(tc, explain_low_output_threshold);
 	suite_add_tcase(s, tc);
 	return s;
 }
