@@ -55,6 +55,10 @@ static const struct opt_spec opt_table[] = {
 	{ "expect-tool",	OK_EXPECT, 0, 0, 0 },
 	{ "breaker",		OK_INT,   O(breaker), 0, 1000 },
 	{ "max-memory",		OK_SIZE,  O(max_memory), 0, 0 },
+	{ "rollback",		OK_BOOL,  O(rollback), 0, 0 },
+	{ "verify",		OK_STR,   O(verify), 0, 0 },
+	{ "verify-timeout",	OK_DUR,   O(verify_timeout_ms), 0, 0 },
+	{ "resume-on-retry",	OK_BOOL,  O(resume_on_retry), 0, 0 },
 	{ "claude",		OK_STR,   O(claude), 0, 0 },
 };
 #undef O
@@ -78,6 +82,7 @@ options_defaults(struct options *o)
 	o->cache_ratio_warn = 8;
 	o->cli_retries = 2;
 	o->breaker = 3;
+	o->verify_timeout_ms = 10 * 60 * 1000;
 }
 
 static int
@@ -497,9 +502,14 @@ options_usage(FILE *fp)
 "  --expect-tool=NAME   fail with 48 unless NAME was called\n"
 "  --breaker=N          shared circuit breaker after N outages (3)\n"
 "  --max-memory=SIZE    kill the CLI's tree past SIZE of RSS, 50 (off)\n"
+"  --rollback           restore the git work tree after a failed attempt\n"
+"  --verify=CMD         deliver only if `sh -c CMD` exits 0, else 49\n"
+"  --verify-timeout=D   wall limit of --verify (10m)\n"
+"  --resume-on-retry    a retry continues the failed attempt's session\n"
 "  --claude=PATH        the real CLI\n"
 "Every option is also CLAUDEWRAP_NAME in the environment.\n"
 "Exit: 0 ok, 42 empty, 43 rate limited, 44 unavailable, 45 claude error,\n"
-"46 auth, 47 bad payload, 48 expectation failed, 50 over limit, 75 locked,\n"
-"124 timeout, 125 usage, 126 not executable, 127 not found, 128+N signal.\n", fp);
+"46 auth, 47 bad payload, 48 expectation failed, 49 verify failed,\n"
+"50 over limit, 75 locked, 124 timeout, 125 usage, 126 not executable,\n"
+"127 not found, 128+N signal.\n", fp);
 }

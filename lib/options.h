@@ -45,6 +45,10 @@ struct options {
 	size_t		 n_expect_tool;
 	int64_t		 breaker;
 	int64_t		 max_memory;		/* bytes, 0: off */
+	bool		 rollback;		/* --rollback: see txn.h */
+	const char	*verify;		/* --verify=CMD */
+	int64_t		 verify_timeout_ms;
+	bool		 resume_on_retry;
 	const char	*claude;		/* --claude=PATH */
 	int		 cli_argc;		/* what the real CLI gets */
 	char	       **cli_argv;
