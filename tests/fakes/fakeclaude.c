@@ -140,7 +140,7 @@ put_file(const char *path, const char *text)
 /*
  * What a model with edit tools does to the current directory: appends
  * to tracked.txt, creates files (one in new directories), deletes
- * delete-me.txt. Then fails (529, after one assistant message) while
+ * delete-me.txt, writes edit.log (ignored in the tests). Then fails (529, after one assistant message) while
  * this run's number is at most FAKE_EDIT_FAIL, else answers "edited".
  */
 static int
@@ -159,6 +159,7 @@ edit(void)
 	snprintf(name, sizeof(name), "newdir/sub/created-%d.txt", n);
 	put_file(name, "new\n");
 	(void)unlink("delete-me.txt");
+	put_file("edit.log", "an ignored file the model wrote\n");
 	printf("{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":"
 	    "\"s-1\",\"model\":\"fake-model\"}\n{\"type\":\"assistant\","
 	    "\"message\":{\"id\":\"msg_%d\",\"content\":[{\"type\":\"text\","
