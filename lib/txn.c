@@ -246,7 +246,7 @@ git_run(struct txn *t, const char *index, int in_fd, char **out,
 	argv[k++] = "core.splitIndex=false";
 	argv[k++] = "-c";
 	argv[k++] = "gc.auto=0";
-	for (int i = 0; args[i] != NULL && i < GIT_MAX_ARGS; i++)
+	for (int i = 0; i < GIT_MAX_ARGS && args[i] != NULL; i++)
 		argv[k++] = args[i];
 	argv[k] = NULL;
 	if ((env = git_env(t, index)) == NULL ||

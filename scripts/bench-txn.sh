@@ -21,7 +21,10 @@ ROOT=$PWD
 CW=$ROOT/claudewrap
 FAKE=$ROOT/build/fakes/fakeclaude
 RUNS=${BENCH_TXN_RUNS:-5}
-[ -x "$CW" ] && [ -x "$FAKE" ] || { echo "bench-txn: build claudewrap and the fakes first" >&2; exit 2; }
+if [ ! -x "$CW" ] || [ ! -x "$FAKE" ]; then
+	echo "bench-txn: build claudewrap and the fakes first" >&2
+	exit 2
+fi
 command -v git > /dev/null || { echo "bench-txn: git is missing" >&2; exit 2; }
 W=$(mktemp -d "${TMPDIR:-/tmp}/cw-bench-txn.XXXXXX") || exit 2
 trap 'rm -rf "${W:?}"' EXIT
@@ -81,7 +84,7 @@ one() {
 	echo "$1 $s $r $n" >> "$W/t"
 }
 
-for i in $(seq "$RUNS"); do
+for _ in $(seq "$RUNS"); do
 	repo committed; one edit "$FAKE"
 	repo untracked; one untracked "$FAKE"
 	repo committed; one rewrite "$W/rewrite-all"

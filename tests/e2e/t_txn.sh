@@ -109,15 +109,14 @@ t_start_over() {
 		fail_ "files_changed=$(done_field files_changed), expected 3"
 	[ -z "$(in_work git for-each-ref refs/claudewrap)" ] ||
 		fail_ "the ref was kept after a success"
-	set -- $(turn_cost)
-	START_OVER_POSTS=$1 START_OVER_BYTES=$2
-	say "# start over: $1 requests, $2 request bytes, output tokens 200+200+20"
+	read -r START_OVER_POSTS START_OVER_BYTES < <(turn_cost)
+	say "# start over: $START_OVER_POSTS requests, $START_OVER_BYTES request bytes, output tokens 200+200+20"
 }
 
 # Resumed: the second attempt continues the session (the tool call is
 # not asked for nor run again), and the run costs one request less.
 t_resume() {
-	local sess n
+	local sess n posts bytes
 	repo
 	script "[$BASH_EDIT,$FAIL,{\"kind\":\"ok\",\"text\":\"done\",\"output_tokens\":20}]"
 	returns_ 0 cw --rollback --resume-on-retry --retries=2 --backoff=0.1s \
@@ -141,10 +140,10 @@ t_resume() {
 	[ "$(grep -c '^edit$' "$C/work/tracked.txt")" -eq 1 ] ||
 		fail_ "the tool ran again: $(cat "$C/work/tracked.txt")"
 	grep -q 'event=restore' "$C/err" && fail_ "restored between resumed attempts"
-	set -- $(turn_cost)
-	say "# resumed: $1 requests, $2 request bytes, output tokens 200+20"
+	read -r posts bytes < <(turn_cost)
+	say "# resumed: $posts requests, $bytes request bytes, output tokens 200+20"
 	if [ -n "${START_OVER_POSTS-}" ]; then
-		say "# resume saved $((START_OVER_POSTS - $1)) request(s), 200 output tokens, $((START_OVER_BYTES - $2)) request bytes (about $(((START_OVER_BYTES - $2) / 4)) input tokens)"
+		say "# resume saved $((START_OVER_POSTS - posts)) request(s), 200 output tokens, $((START_OVER_BYTES - bytes)) request bytes (about $(((START_OVER_BYTES - bytes) / 4)) input tokens)"
 	fi
 }
 

@@ -127,6 +127,7 @@ t_txn_verify_fails() {
 	make_repo || return 1
 	printf 'previous answer\n' > ../answer.md
 	save
+	# shellcheck disable=SC2016 # expanded by the --verify shell
 	FAKE_MODE=edit returns_ 49 cw --rollback --output=../answer.md \
 	    --verify='echo "checking $(cat "$CLAUDEWRAP_ANSWER")"; echo oops >&2; exit 3' \
 	    -p hi > ../out 2> ../err || return 1
@@ -142,6 +143,7 @@ t_txn_verify_fails() {
 
 t_txn_verify_passes() {
 	make_repo || return 1
+	# shellcheck disable=SC2016 # expanded by the --verify shell
 	FAKE_MODE=edit returns_ 0 cw --rollback \
 	    --verify='grep -qx edited "$CLAUDEWRAP_ANSWER" && test -f created-1.txt && echo "run $CLAUDEWRAP_RUN_ID"' \
 	    -p hi > ../out 2> ../err || return 1
@@ -176,6 +178,27 @@ t_txn_verify_timeout() {
 	[ "$(field status ../err)" = verify_failed ] || return 1
 	same_as_saved || return 1
 	[ "$ms" -lt 8000 ]
+}
+
+# SIGTERM to claudewrap while --verify runs: forwarded to the verify's
+# tree, the edits undone, the signal's status, then death by it.
+t_txn_verify_signal() {
+	local pid rc
+	make_repo || return 1
+	save
+	# shellcheck disable=SC2016 # expanded by the --verify shell
+	FAKE_MODE=edit CLAUDEWRAP_STATE_DIR="$T/state" FAKE_STATE="$T/count" \
+	    "$CLAUDEWRAP" --claude="$FAKE" --rollback --kill-after=0.5s \
+	    --verify='echo $$ > ../vpid; exec sleep 30' -p hi > ../out 2> ../err &
+	pid=$!
+	retry_ 10 test -s ../vpid || { kill -9 "$pid"; return 1; }
+	kill -TERM "$pid"
+	wait "$pid"
+	rc=$?
+	[ "$rc" -eq 143 ] || { kill_listed ../vpid; return 1; }
+	none_alive ../vpid || { kill_listed ../vpid; return 1; }
+	[ ! -s ../out ] && [ "$(field status ../err)" = signal ] || return 1
+	same_as_saved
 }
 
 t_txn_outside_git() {
@@ -220,6 +243,7 @@ t_txn_resume() {
 }
 
 # Arguments: only the tests named.
+# shellcheck disable=SC2048 # test names have no spaces
 for t in ${*:-$(declare -F | awk '$3 ~ /^t_txn_/ { print $3 }')}; do
 	run_test "$t"
 done
