@@ -29,6 +29,7 @@
 #define GIT_MAX_ARGS	24
 #define OID_LEN		65	/* a SHA-256 object name, and its NUL */
 #define MODE_GITLINK	"160000"
+#define OWN_FILES	2	/* our stdout and stderr */
 
 struct txn {
 	char		 git[PATH_MAX];
@@ -44,6 +45,7 @@ struct txn {
 	char		 snap_commit[OID_LEN];
 	char		 after_commit[OID_LEN];	/* the tree a failure left */
 	const sigset_t	*mask;
+	char		 own[OWN_FILES][PATH_MAX];	/* relative to top, or "" */
 	int		 files_changed;
 	int64_t		 snap_ms, restore_ms;
 };
@@ -312,6 +314,40 @@ git_line(struct txn *t, const char *index, char *line, size_t size,
 	return 0;
 }
 
+/*
+ * claudewrap's own stdout and stderr, when they are files in the work
+ * tree (`2>>log` in the repository): a restore must not put back an
+ * older log, nor delete a new one, and they are not the model's edits.
+ */
+static void
+note_own_files(struct txn *t)
+{
+	char link[64], path[PATH_MAX];
+	size_t n = strlen(t->top);
+	struct stat st;
+	ssize_t len;
+
+	for (int fd = 1; fd <= OWN_FILES; fd++) {
+		t->own[fd - 1][0] = '\0';
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+		    (len = readlink(link, path, sizeof(path) - 1)) <= 0)
+			continue;
+		path[len] = '\0';
+		if (strncmp(path, t->top, n) == 0 && path[n] == '/')
+			strlcpy(t->own[fd - 1], path + n + 1, sizeof(t->own[0]));
+	}
+}
+
+static bool
+own_file(const struct txn *t, const char *path)
+{
+	for (int i = 0; i < OWN_FILES; i++)
+		if (t->own[i][0] != '\0' && strcmp(t->own[i], path) == 0)
+			return true;
+	return false;
+}
+
 struct txn *
 txn_open(const char *run_id, const sigset_t *mask, char *err, size_t errlen)
 {
@@ -349,6 +385,7 @@ txn_open(const char *run_id, const sigset_t *mask, char *err, size_t errlen)
 		free(t);
 		return NULL;
 	}
+	note_own_files(t);
 	return t;
 }
 
@@ -541,8 +578,13 @@ changes(struct txn *t, char **buf, struct change **c, char *tree,
 		return 0;
 	if (git_run(t, NULL, -1, buf, &len, err, errlen, diff) == -1)
 		return -1;
-	if ((n = parse_raw(*buf, len, c)) == -1)
+	if ((n = parse_raw(*buf, len, c)) == -1) {
 		snprintf(err, errlen, "git diff-tree: output not understood");
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		if (own_file(t, (*c)[i].path))
+			(*c)[i--] = (*c)[--n];
 	return n;
 }
 

@@ -180,6 +180,21 @@ t_txn_verify_timeout() {
 	[ "$ms" -lt 8000 ]
 }
 
+# claudewrap's own stderr into a file of the work tree: not undone (the
+# log keeps every line), not counted as an edit.
+t_txn_own_log_in_tree() {
+	make_repo || return 1
+	printf 'an earlier run\n' > run.log.txt
+	git add run.log.txt
+	FAKE_MODE=edit FAKE_EDIT_FAIL=9 returns_ 44 cw --rollback --retries=2 \
+	    --backoff=0.1s -p hi > ../out 2>> run.log.txt || return 1
+	head -n 1 run.log.txt | grep -q 'an earlier run' || return 1
+	[ "$(grep -c 'event=restore' run.log.txt)" -eq 2 ] &&
+	    [ "$(done_lines run.log.txt)" -eq 1 ] || return 1
+	[ "$(field files_changed run.log.txt)" = 4 ] &&
+	    [ "$(field status run.log.txt)" = unavailable ]
+}
+
 # SIGTERM to claudewrap while --verify runs: forwarded to the verify's
 # tree, the edits undone, the signal's status, then death by it.
 t_txn_verify_signal() {
@@ -206,7 +221,9 @@ t_txn_outside_git() {
 	FAKE_MODE=edit FAKE_PIDS=$PWD/../pids returns_ 125 cw --rollback \
 	    -p hi > ../out 2> ../err || return 1
 	[ ! -e ../pids ] && [ ! -e tracked.txt ] || return 1
-	field detail ../err | grep -q 'not in a git work tree' || return 1
+	# git's own words are in the detail.
+	field detail ../err | grep -q 'not in a git work tree.*fatal: not a git repository' ||
+	    return 1
 	[ "$(done_lines ../err)" -eq 1 ] || return 1
 	# No git at all: the same, before anything runs.
 	cd .. && make_repo || return 1
