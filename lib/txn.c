@@ -222,11 +222,13 @@ cmd_name(const char *const *args)
  * Runs git (execv, no shell) in the work tree with the args given, the
  * private index `index` (NULL: the user's environment as it is), stdin
  * from in_fd (-1: /dev/null); its stdout into *out when out is not
- * NULL. 0, or -1 with what git said in err.
+ * NULL, or left in a spool for the caller when out_fd is not. 0, or -1
+ * with what git said in err.
  */
 static int
 git_run(struct txn *t, const char *index, int in_fd, char **out,
-    size_t *outlen, char *err, size_t errlen, const char *const *args)
+    size_t *outlen, int *out_fd, char *err, size_t errlen,
+    const char *const *args)
 {
 	const char *argv[GIT_MAX_ARGS + 12];
 	int k = 0, fo = -1, fe = -1, fi = in_fd, status = 0, e, rc = -1;
@@ -282,6 +284,10 @@ git_run(struct txn *t, const char *index, int in_fd, char **out,
 		goto out;
 	}
 	rc = 0;
+	if (out_fd != NULL) {
+		*out_fd = fo;
+		fo = -1;
+	}
 out:
 	free(env);
 	if (fo != -1)
@@ -301,7 +307,7 @@ git_line(struct txn *t, const char *index, char *line, size_t size,
 	char *out;
 	size_t len;
 
-	if (git_run(t, index, -1, &out, &len, err, errlen, args) == -1)
+	if (git_run(t, index, -1, &out, &len, NULL, err, errlen, args) == -1)
 		return -1;
 	out[strcspn(out, "\n")] = '\0';
 	if (out[0] == '\0' || strlcpy(line, out, size) >= size) {
@@ -438,7 +444,7 @@ tree_of(struct txn *t, const char *index, char *tree, char *err,
 	    NULL };
 	const char *write[] = { "write-tree", NULL };
 
-	if (git_run(t, index, -1, NULL, NULL, err, errlen, add) == -1)
+	if (git_run(t, index, -1, NULL, NULL, NULL, err, errlen, add) == -1)
 		return -1;
 	return git_line(t, index, tree, OID_LEN, err, errlen, write);
 }
@@ -499,7 +505,7 @@ txn_snapshot(struct txn *t, char *err, size_t errlen)
 		parent[0] = '\0';
 	if (commit_of(t, t->snap_tree, parent[0] ? parent : NULL, msg,
 	    t->snap_commit, err, errlen) == -1 ||
-	    git_run(t, NULL, -1, NULL, NULL, err, errlen, upd) == -1)
+	    git_run(t, NULL, -1, NULL, NULL, NULL, err, errlen, upd) == -1)
 		return -1;
 	t->snap_ms = clock_mono_ms() - t0;
 	return 0;
@@ -508,6 +514,8 @@ txn_snapshot(struct txn *t, char *err, size_t errlen)
 struct change {
 	char	 status;	/* A, M, D, T */
 	bool	 gitlink;	/* a nested repository: left alone */
+	bool	 in_place;	/* a regular file whose content alone changed */
+	char	 oid[OID_LEN];	/* the snapshot's blob */
 	char	*path;
 };
 
@@ -525,14 +533,14 @@ parse_raw(char *buf, size_t len, struct change **out)
 
 	while (i < len) {
 		char *rec = buf + i, *path, *sp;
-		char om[8] = "", nm[8] = "";
+		char om[8] = "", nm[8] = "", oid[OID_LEN] = "";
 
 		if (rec[0] != ':' || (path = memchr(rec, '\0', len - i)) == NULL)
 			goto bad;
 		path++;
 		if ((size_t)(path - buf) >= len)
 			goto bad;
-		sscanf(rec + 1, "%7s %7s", om, nm);
+		sscanf(rec + 1, "%7s %7s %64s", om, nm, oid);
 		if ((sp = strrchr(rec, ' ')) == NULL)
 			goto bad;
 		if ((size_t)n == cap) {
@@ -544,6 +552,9 @@ parse_raw(char *buf, size_t len, struct change **out)
 		c[n].status = sp[1];
 		c[n].gitlink = strcmp(om, MODE_GITLINK) == 0 ||
 		    strcmp(nm, MODE_GITLINK) == 0;
+		c[n].in_place = sp[1] == 'M' && strcmp(om, nm) == 0 &&
+		    (strcmp(om, "100644") == 0 || strcmp(om, "100755") == 0);
+		strlcpy(c[n].oid, oid, sizeof(c[n].oid));
 		c[n].path = path;
 		n++;
 		i = (size_t)(path - buf) + strlen(path) + 1;
@@ -576,7 +587,7 @@ changes(struct txn *t, char **buf, struct change **c, char *tree,
 		return -1;
 	if (strcmp(tree, t->snap_tree) == 0)
 		return 0;
-	if (git_run(t, NULL, -1, buf, &len, err, errlen, diff) == -1)
+	if (git_run(t, NULL, -1, buf, &len, NULL, err, errlen, diff) == -1)
 		return -1;
 	if ((n = parse_raw(*buf, len, c)) == -1) {
 		snprintf(err, errlen, "git diff-tree: output not understood");
@@ -610,21 +621,116 @@ remove_created(const struct txn *t, const char *path)
 	return 0;
 }
 
-/* Writes the snapshot's version of every changed or deleted file. */
+/* Writes size bytes at off of the spool fd over the file at path. */
 static int
-put_back(struct txn *t, const struct change *c, int n, char *err,
+overwrite(const struct txn *t, const char *path, int fd, off_t off,
+    off_t size)
+{
+	char full[PATH_MAX];
+	int o;
+
+	if (snprintf(full, sizeof(full), "%s/%s", t->top, path) >=
+	    (int)sizeof(full)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((o = open(full, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if (io_copy(fd, off, size, o) == -1) {
+		io_close_keep_errno(o);
+		return -1;
+	}
+	return close(o);
+}
+
+/*
+ * A regular file whose content alone changed is written over where it
+ * is, from `git cat-file --batch`: creating a file costs this disk four
+ * times what rewriting one does, and checkout-index unlinks and creates
+ * every file it writes (BENCHMARKS.md, (e)). Its inode is kept, as an
+ * editor that has it open expects. One that cannot be opened so (it
+ * became a link, a FIFO) is left to checkout-index.
+ */
+static int
+rewrite_in_place(struct txn *t, struct change *c, int n, char *err,
     size_t errlen)
 {
-	const char *co[] = { "checkout-index", "-f", "-u", "-z", "--stdin",
-	    NULL };
-	int fd = spool_open(), any = 0, rc;
+	const char *cat[] = { "cat-file", "--batch", NULL };
+	int in = spool_open(), out = -1, rc = -1, any = 0;
+	off_t off = 0;
 
-	if (fd == -1) {
+	if (in == -1) {
 		snprintf(err, errlen, "--rollback: spool: %s", strerror(errno));
 		return -1;
 	}
 	for (int i = 0; i < n; i++) {
-		if (c[i].status == 'A' || c[i].gitlink)
+		if (!c[i].in_place)
+			continue;
+		any = 1;
+		if (io_write_all(in, c[i].oid, strlen(c[i].oid)) == -1 ||
+		    io_write_all(in, "\n", 1) == -1) {
+			snprintf(err, errlen, "--rollback: spool: %s",
+			    strerror(errno));
+			goto out;
+		}
+	}
+	if (!any || git_run(t, NULL, in, NULL, NULL, &out, err, errlen,
+	    cat) == -1) {
+		rc = any ? -1 : 0;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		char head[160], type[16];
+		long long size;
+		ssize_t h;
+		char *nl;
+
+		if (!c[i].in_place)
+			continue;
+		if ((h = pread(out, head, sizeof(head) - 1, off)) <= 0 ||
+		    (head[h] = '\0', nl = strchr(head, '\n')) == NULL ||
+		    sscanf(head, "%*s %15s %lld", type, &size) != 2 ||
+		    strcmp(type, "blob") != 0) {
+			snprintf(err, errlen, "git cat-file: no blob for %s",
+			    c[i].path);
+			goto out;
+		}
+		off += nl - head + 1;
+		if (overwrite(t, c[i].path, out, off, (off_t)size) == -1) {
+			if (errno != ELOOP && errno != ENXIO && errno != EISDIR) {
+				snprintf(err, errlen, "--rollback: %s: %s",
+				    c[i].path, strerror(errno));
+				goto out;
+			}
+			c[i].in_place = false;
+		}
+		off += (off_t)size + 1;
+	}
+	rc = 0;
+out:
+	close(in);
+	if (out != -1)
+		close(out);
+	return rc;
+}
+
+/* Writes the snapshot's version of every changed or deleted file. */
+static int
+put_back(struct txn *t, struct change *c, int n, char *err, size_t errlen)
+{
+	const char *co[] = { "checkout-index", "-f", "-u", "-z", "--stdin",
+	    NULL };
+	int fd, any = 0, rc;
+
+	if (rewrite_in_place(t, c, n, err, errlen) == -1)
+		return -1;
+	if ((fd = spool_open()) == -1) {
+		snprintf(err, errlen, "--rollback: spool: %s", strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		if (c[i].status == 'A' || c[i].gitlink || c[i].in_place)
 			continue;
 		if (io_write_all(fd, c[i].path, strlen(c[i].path) + 1) == -1) {
 			snprintf(err, errlen, "--rollback: spool: %s",
@@ -634,7 +740,8 @@ put_back(struct txn *t, const struct change *c, int n, char *err,
 		}
 		any = 1;
 	}
-	rc = any ? git_run(t, t->snap_index, fd, NULL, NULL, err, errlen, co) : 0;
+	rc = any ? git_run(t, t->snap_index, fd, NULL, NULL, NULL, err, errlen,
+	    co) : 0;
 	close(fd);
 	return rc;
 }
@@ -699,9 +806,9 @@ txn_close(struct txn *t, int keep, char *err, size_t errlen)
 	err[0] = '\0';
 	if (t->snap_commit[0] != '\0') {
 		if (!keep)
-			rc = git_run(t, NULL, -1, NULL, NULL, err, errlen, del);
+			rc = git_run(t, NULL, -1, NULL, NULL, NULL, err, errlen, del);
 		else if (t->after_commit[0] != '\0')
-			rc = git_run(t, NULL, -1, NULL, NULL, err, errlen, upd);
+			rc = git_run(t, NULL, -1, NULL, NULL, NULL, err, errlen, upd);
 	}
 	if (t->dir[0] != '\0') {
 		(void)unlink(t->snap_index);
