@@ -59,6 +59,10 @@ static const struct opt_spec opt_table[] = {
 	{ "quiet-ok",		OK_BOOL,  O(quiet_ok), 0, 0 },
 	{ "lock-exit-code",	OK_INT,   O(lock_exit_code), 0, 255 },
 	{ "ledger-max",		OK_SIZE,  O(ledger_max), 0, 0 },
+	{ "rollback",		OK_BOOL,  O(rollback), 0, 0 },
+	{ "verify",		OK_STR,   O(verify), 0, 0 },
+	{ "verify-timeout",	OK_DUR,   O(verify_timeout_ms), 0, 0 },
+	{ "resume-on-retry",	OK_BOOL,  O(resume_on_retry), 0, 0 },
 	{ "claude",		OK_STR,   O(claude), 0, 0 },
 };
 #undef O
@@ -84,6 +88,7 @@ options_defaults(struct options *o)
 	o->breaker = 3;
 	o->lock_exit_code = status_exit(ST_LOCKED, 0);
 	o->ledger_max = INT64_C(64) << 20;
+	o->verify_timeout_ms = 10 * 60 * 1000;
 }
 
 static int
@@ -508,9 +513,14 @@ options_usage(FILE *fp)
 "  --quiet-ok           nothing on stderr unless the run fails (cron mail)\n"
 "  --lock-exit-code=N   exit status when --lock is busy (75)\n"
 "  --ledger-max=SIZE    rotate the ledger past SIZE into .1-.3 (64M)\n"
+"  --rollback           restore the git work tree after a failed attempt\n"
+"  --verify=CMD         deliver only if `sh -c CMD` exits 0, else 49\n"
+"  --verify-timeout=D   wall limit of --verify (10m)\n"
+"  --resume-on-retry    a retry continues the failed attempt's session\n"
 "  --claude=PATH        the real CLI\n"
 "Every option is also CLAUDEWRAP_NAME in the environment.\n"
 "Exit: 0 ok, 42 empty, 43 rate limited, 44 unavailable, 45 claude error,\n"
-"46 auth, 47 bad payload, 48 expectation failed, 50 over limit, 75 locked,\n"
-"124 timeout, 125 usage, 126 not executable, 127 not found, 128+N signal.\n", fp);
+"46 auth, 47 bad payload, 48 expectation failed, 49 verify failed,\n"
+"50 over limit, 75 locked, 124 timeout, 125 usage, 126 not executable,\n"
+"127 not found, 128+N signal.\n", fp);
 }

@@ -50,6 +50,10 @@ struct options {
 	bool		 quiet_ok;		/* hold stderr unless the run fails */
 	int64_t		 lock_exit_code;	/* exit when --lock is busy */
 	int64_t		 ledger_max;		/* bytes; 0: never rotate */
+	bool		 rollback;		/* --rollback: see txn.h */
+	const char	*verify;		/* --verify=CMD */
+	int64_t		 verify_timeout_ms;
+	bool		 resume_on_retry;
 	const char	*claude;		/* --claude=PATH */
 	int		 cli_argc;		/* what the real CLI gets */
 	char	       **cli_argv;

@@ -38,6 +38,8 @@
 #include "status.h"
 #include "transcript.h"
 #include "tree.h"
+#include "txn.h"
+#include "verify.h"
 #include "version.h"
 
 #define MAX_TOOLS	64
@@ -91,6 +93,12 @@ struct run {
 	struct transcript *tr;		/* --transcript, or NULL */
 	char		 tr_path[PATH_MAX];	/* kept after it is closed */
 	struct fleet	*fl;		/* --state-url, or NULL */
+	struct txn	*txn;		/* --rollback, or NULL */
+	int		 restored_at;	/* the attempt the tree was last put back after */
+	char	       **resume_argv;	/* --resume-on-retry: the next attempt's */
+	int		 resumed;	/* attempts that continued a session */
+	struct verify_res ver;		/* --verify, when it ran */
+	bool		 have_ver;
 };
 
 static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT,
@@ -536,7 +544,7 @@ run_attempt(struct run *r)
 	forget_tools(r);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.path = r->cli;
-	cfg.argv = r->ca.argv;
+	cfg.argv = r->resume_argv != NULL ? r->resume_argv : r->ca.argv;
 	cfg.envp = r->envp;
 	cfg.stdin_fd = r->stdin_fd;
 	cfg.sigfd = r->sigfd;
@@ -880,6 +888,236 @@ take_lock(struct run *r)
 	}
 }
 
+/*
+ * --rollback, before the first attempt: the tree recorded, or 125 when
+ * there is no git or no work tree here (nothing has run yet).
+ */
+static int
+txn_begin(struct run *r)
+{
+	char err[600];
+	cJSON *ev;
+
+	if (!r->o->rollback)
+		return 0;
+	if ((r->txn = txn_open(log_run_id(r->lg), &r->orig_mask, err,
+	    sizeof(err))) == NULL || txn_snapshot(r->txn, err,
+	    sizeof(err)) == -1) {
+		if (r->txn != NULL) {
+			(void)txn_close(r->txn, 0, err + strlen(err) + 1,
+			    sizeof(err) - strlen(err) - 1);
+			txn_free(r->txn);
+			r->txn = NULL;
+		}
+		set_end(r, ST_USAGE, "%s", err);
+		return -1;
+	}
+	ev = log_begin(r->lg, LV_INFO, "snapshot");
+	log_str(ev, "ref", txn_ref(r->txn));
+	log_int(ev, "duration_ms", txn_snapshot_ms(r->txn));
+	log_end(r->lg, ev);
+	return 0;
+}
+
+/* The tree put back after the last attempt; -1 (logged) if it could not. */
+static int
+restore_tree(struct run *r)
+{
+	char err[600];
+	int rc = txn_restore(r->txn, err, sizeof(err));
+	cJSON *ev;
+
+	r->restored_at = r->attempts;
+	ev = log_begin(r->lg, rc == 0 ? LV_INFO : LV_ERROR, "restore");
+	log_int(ev, "attempt", r->attempts);
+	log_int(ev, "files_changed", txn_files_changed(r->txn));
+	log_int(ev, "duration_ms", txn_restore_ms(r->txn));
+	if (rc == -1)
+		log_str(ev, "error", err);
+	log_end(r->lg, ev);
+	return rc;
+}
+
+/*
+ * --resume-on-retry: the failed attempt reported a session and got at
+ * least one answer from the API, so its turns are in the session and
+ * need not be paid for again. Not when the caller already chose a
+ * session: theirs is not ours to replace.
+ */
+static bool
+resumable(const struct run *r)
+{
+	static const char *const own[] = { "--resume", "-r", "--continue",
+	    "-c", "--session-id", "--fork-session" };
+
+	if (!r->o->resume_on_retry || r->o->passthrough || !r->have_res ||
+	    r->res.v.usage.session[0] == '\0' || r->responses < 1)
+		return false;
+	for (int i = 1; i < r->ca.argc; i++)
+		for (size_t j = 0; j < sizeof(own) / sizeof(own[0]); j++)
+			if (strcmp(r->ca.argv[i], own[j]) == 0 ||
+			    (strncmp(r->ca.argv[i], own[j], strlen(own[j])) == 0 &&
+			    r->ca.argv[i][strlen(own[j])] == '='))
+				return false;
+	return true;
+}
+
+/* The CLI's argv with `--resume SESSION` after the program name. */
+static int
+resume_args(struct run *r)
+{
+	static char session[sizeof(r->res.v.usage.session)];
+	char **argv = calloc((size_t)r->ca.argc + 3, sizeof(char *));
+	cJSON *ev;
+
+	if (argv == NULL)
+		return -1;
+	strlcpy(session, r->res.v.usage.session, sizeof(session));
+	argv[0] = r->ca.argv[0];
+	argv[1] = "--resume";
+	argv[2] = session;
+	for (int i = 1; i < r->ca.argc; i++)
+		argv[i + 2] = r->ca.argv[i];
+	free(r->resume_argv);
+	r->resume_argv = argv;
+	r->resumed++;
+	ev = log_begin(r->lg, LV_INFO, "resume");
+	log_int(ev, "attempt", r->attempts + 1);
+	log_int(ev, "from_attempt", r->attempts);
+	log_str(ev, "session", session);
+	log_int(ev, "responses", r->responses);
+	log_end(r->lg, ev);
+	return 0;
+}
+
+/*
+ * Before a retry: continue the failed session (its edits stay: they
+ * are part of it), or start over on the tree as it was before the run.
+ * -1 when the run must stop here.
+ */
+static int
+between_attempts(struct run *r)
+{
+	if (resumable(r) && resume_args(r) == 0)
+		return 0;
+	free(r->resume_argv);
+	r->resume_argv = NULL;
+	if (r->txn == NULL || restore_tree(r) == 0)
+		return 0;
+	/* Another attempt would edit on top of the last one's edits. */
+	set_end(r, ST_USAGE, "--rollback: the tree could not be restored "
+	    "after attempt %d; see the restore line", r->attempts);
+	return -1;
+}
+
+/* The answer, as it would be delivered, into a file for --verify. */
+static int
+answer_file(struct run *r, char *path, size_t size)
+{
+	const char *dir = getenv("TMPDIR");
+	int fd;
+
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+	if (snprintf(path, size, "%s/claudewrap-answer.XXXXXX", dir) >=
+	    (int)size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = mkostemp(path, O_CLOEXEC)) == -1)
+		return -1;
+	if (deliver_fd(&r->res, &r->ca, r->o->passthrough, fd) == -1) {
+		io_close_keep_errno(fd);
+		(void)unlink(path);
+		return -1;
+	}
+	return close(fd);
+}
+
+/* --verify after an ok answer: true when it may be delivered. */
+static bool
+verified(struct run *r)
+{
+	struct verify_cfg cfg;
+	char path[PATH_MAX];
+	cJSON *ev;
+
+	if (r->o->verify == NULL)
+		return true;
+	if (answer_file(r, path, sizeof(path)) == -1) {
+		set_end(r, ST_USAGE, "--verify: answer file: %s", strerror(errno));
+		return false;
+	}
+	cfg = (struct verify_cfg){ .cmd = r->o->verify, .answer_path = path,
+	    .envp = r->envp, .mask = &r->orig_mask, .sigfd = r->sigfd,
+	    .timeout_ms = r->o->verify_timeout_ms,
+	    .kill_after_ms = r->o->kill_after_ms, .log = r->lg };
+	verify_run(&cfg, &r->ver);
+	(void)unlink(path);
+	r->have_ver = r->ver.exit != -1;
+	ev = log_begin(r->lg, r->ver.exit == 0 ? LV_INFO : LV_WARN, "verify");
+	log_int(ev, "exit", r->ver.exit);
+	log_int(ev, "duration_ms", r->ver.ms);
+	log_end(r->lg, ev);
+	if (r->ver.sig != 0) {
+		r->sig = r->ver.sig;
+		set_end(r, ST_SIGNAL, "got SIG%s during --verify",
+		    sigabbrev_np(r->sig));
+	} else if (r->ver.exit == -1)
+		set_end(r, ST_USAGE, "%s", r->ver.detail);
+	else if (r->ver.timed_out)
+		set_end(r, ST_VERIFY_FAILED, "--verify ran out of its %lld ms "
+		    "and was killed", (long long)r->o->verify_timeout_ms);
+	else if (r->ver.exit != 0)
+		set_end(r, ST_VERIFY_FAILED, "--verify exited %d", r->ver.exit);
+	return r->st == ST_OK;
+}
+
+/*
+ * The end of a --rollback run: on success the edits stay and the ref
+ * goes; otherwise the tree is put back (unless it already is) and the
+ * ref is kept, pointing at what the run left.
+ */
+static void
+txn_end(struct run *r)
+{
+	char err[600];
+	bool ok = r->st == ST_OK;
+	cJSON *ev;
+
+	if (r->txn == NULL)
+		return;
+	if (ok && txn_count(r->txn, err, sizeof(err)) == -1) {
+		ev = log_begin(r->lg, LV_WARN, "warn");
+		log_str(ev, "reason", "rollback_count");
+		log_str(ev, "error", err);
+		log_end(r->lg, ev);
+	}
+	if (!ok && r->attempts > r->restored_at)
+		(void)restore_tree(r);
+	if (txn_close(r->txn, !ok, err, sizeof(err)) == -1) {
+		ev = log_begin(r->lg, LV_WARN, "warn");
+		log_str(ev, "reason", "rollback_ref");
+		log_str(ev, "error", err);
+		log_end(r->lg, ev);
+	}
+}
+
+/* What the done line and record say of --rollback, --verify, resumes. */
+static void
+txn_fields(struct run *r, cJSON *obj)
+{
+	if (r->txn != NULL) {
+		log_int(obj, "files_changed", txn_files_changed(r->txn));
+		if (r->st != ST_OK)
+			log_str(obj, "rollback_ref", txn_ref(r->txn));
+	}
+	if (r->have_ver)
+		log_int(obj, "verify_exit", r->ver.exit);
+	if (r->resumed > 0)
+		log_int(obj, "resumed", r->resumed);
+}
+
 static void
 attempts(struct run *r)
 {
@@ -896,7 +1134,7 @@ attempts(struct run *r)
 		wait = r->st == ST_OK || r->st == ST_SIGNAL ||
 		    r->st == ST_EXPECTATION_FAILED ? -1 : next_wait(r, oc);
 		cooldown_record(r, oc, wait);
-		if (wait < 0)
+		if (wait < 0 || between_attempts(r) == -1)
 			break;
 		log_retry(r, oc, wait);
 		if ((sig = wait_interruptible(r, wait, "waiting to retry")) != 0) {
@@ -906,8 +1144,9 @@ attempts(struct run *r)
 			break;
 		}
 	}
-	if (r->st == ST_OK)
+	if (r->st == ST_OK && verified(r))
 		deliver(r);
+	txn_end(r);
 }
 
 static void
@@ -1148,6 +1387,7 @@ add_outcome(struct run *r, cJSON *obj)
 	if (r->requests > 0)
 		log_int(obj, r->cv.ignores_max_retries ? "requests_min" :
 		    "requests", r->requests + r->cli_retries);
+	txn_fields(r, obj);
 	if (r->detail[0] != '\0')
 		log_str(obj, "detail", r->detail);
 }
@@ -1302,7 +1542,7 @@ prepare(struct run *r)
 	beat(r, HB_STARTING, 0);
 	if (o->lock != NULL)
 		ledger_settle(r);
-	return take_lock(r);
+	return take_lock(r) == -1 ? -1 : txn_begin(r);
 }
 
 /* A failed job is an error whether or not a retry may mend it. */
@@ -1400,6 +1640,9 @@ cleanup(struct run *r)
 		close(r->sigfd);
 	lock_release(r->lock_fd);
 	fleet_close(r->fl);
+	if (r->txn != NULL)
+		txn_free(r->txn);
+	free(r->resume_argv);
 }
 
 struct run_end

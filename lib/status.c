@@ -15,6 +15,7 @@ static const struct {
 	[ST_AUTH] =		{ "auth",		46,  false },
 	[ST_BAD_PAYLOAD] =	{ "bad_payload",	47,  false },
 	[ST_EXPECTATION_FAILED] = { "expectation_failed", 48, false },
+	[ST_VERIFY_FAILED] =	{ "verify_failed",	49,  false },
 	[ST_OVER_LIMIT] =	{ "over_limit",		50,  false },
 	[ST_LOCKED] =		{ "locked",		75,  true },
 	[ST_TIMEOUT] =		{ "timeout",		124, true },

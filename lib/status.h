@@ -18,6 +18,7 @@ enum status {
 	ST_AUTH,
 	ST_BAD_PAYLOAD,
 	ST_EXPECTATION_FAILED,
+	ST_VERIFY_FAILED,	/* --verify said no: nothing delivered */
 	ST_OVER_LIMIT,
 	ST_LOCKED,
 	ST_TIMEOUT,

@@ -11,7 +11,9 @@
 #      `result` is judged, and (not a budget case, for the findings) while
 #      32 MiB tool-result lines pass through; output to /dev/null;
 #  (c) from the timeout firing (the `kill ... reason=timeout` line's ts) to
-#      the last of a 20-process tree gone, minus --kill-after.
+#      the last of a 20-process tree gone, minus --kill-after;
+#  (e) --rollback's snapshot and restore on a 10,000-file work tree
+#      (scripts/bench-txn.sh).
 #
 # Writes build/bench/results.md (also printed) and the raw numbers beside
 # it. Exits 1 if a budget is missed, 2 if the bench itself could not run.
@@ -463,6 +465,9 @@ case $? in
 2) exit 2 ;;
 *) rc=1 ;;
 esac
+# (f) --rollback on a 10,000-file work tree (issue 16), its own script.
+scripts/bench-txn.sh | tee -a "$OUT/results.md"
+case ${PIPESTATUS[0]} in 0) ;; 1) rc=1 ;; *) exit 2 ;; esac
 
 if [ -n "${BENCH_PROFILE:-}" ] && command -v valgrind > /dev/null; then
 	echo "bench: profiling (massif on the 50 MiB result," \

@@ -47,7 +47,9 @@ tools (bool), n_tools, stream (bool), title (bool), warmup (bool), side
 an answer with no visible text), tool_result (bool: the request carries a
 tool's result), main (bool: none of side, reask, tool_result), prompt_sha256 (of the prompt: the last
 user text, system reminders aside), index (of the answer in the script),
-answer (its kind), status (HTTP status it sends, null for none).  The line
+answer (its kind), status (HTTP status it sends, null for none),
+body_bytes (of the request: what a token count grows with) and
+n_messages (in the request's conversation).  The line
 is written when the request arrives, before the answer (or the hang).
 """
 
@@ -297,6 +299,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "n_tools": len(tools), "stream": stream, "title": title,
                 "warmup": warmup, "side": title or warmup, "reask": reask,
                 "tool_result": has_tool_result(body),
+                "body_bytes": len(raw),
+                "n_messages": len(body.get("messages") or []),
                 "prompt_sha256": hashlib.sha256(
                     last_user_text(body).encode()).hexdigest()}
         info["main"] = not (title or warmup or reask or info["tool_result"])

@@ -117,6 +117,61 @@ late_answer(int sig)
 	_exit(143);
 }
 
+/* A file written whole, its directories made as needed. */
+static void
+put_file(const char *path, const char *text)
+{
+	char dir[512], *slash;
+	FILE *fp;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (slash = strchr(dir, '/'); slash != NULL;
+	    slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		(void)mkdir(dir, 0755);
+		*slash = '/';
+	}
+	if ((fp = fopen(path, "w")) != NULL) {
+		fputs(text, fp);
+		fclose(fp);
+	}
+}
+
+/*
+ * What a model with edit tools does to the current directory: appends
+ * to tracked.txt, creates files (one in new directories), deletes
+ * delete-me.txt, writes edit.log (ignored in the tests). Then fails (529, after one assistant message) while
+ * this run's number is at most FAKE_EDIT_FAIL, else answers "edited".
+ */
+static int
+edit(void)
+{
+	int n = bump(), fails = atoi(getenv("FAKE_EDIT_FAIL") ?: "0");
+	char name[64];
+	FILE *fp;
+
+	if ((fp = fopen("tracked.txt", "a")) != NULL) {
+		fprintf(fp, "edited by attempt %d\n", n);
+		fclose(fp);
+	}
+	snprintf(name, sizeof(name), "created-%d.txt", n);
+	put_file(name, "new\n");
+	snprintf(name, sizeof(name), "newdir/sub/created-%d.txt", n);
+	put_file(name, "new\n");
+	(void)unlink("delete-me.txt");
+	put_file("edit.log", "an ignored file the model wrote\n");
+	printf("{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":"
+	    "\"s-1\",\"model\":\"fake-model\"}\n{\"type\":\"assistant\","
+	    "\"message\":{\"id\":\"msg_%d\",\"content\":[{\"type\":\"text\","
+	    "\"text\":\"editing\"}]},\"session_id\":\"s-1\"}\n", n);
+	if (n <= fails) {
+		result("API Error: 529 Overloaded", 1, ",\"api_error_status\":529");
+		return 1;
+	}
+	result("edited", 0, NULL);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -133,6 +188,13 @@ main(int argc, char **argv)
 		return 0;
 	}
 	note_pid(getpid());
+	if (getenv("FAKE_ARGLOG") != NULL) {
+		FILE *fp = fopen(getenv("FAKE_ARGLOG"), "a");
+		for (int i = 1; fp != NULL && i < argc; i++)
+			fprintf(fp, "%s%s", argv[i], i + 1 < argc ? " " : "\n");
+		if (fp != NULL)
+			fclose(fp);
+	}
 	if (mode == NULL)
 		mode = "ok";
 	if (strcmp(mode, "ok") == 0)
@@ -303,6 +365,8 @@ main(int argc, char **argv)
 				return 3;
 		printf("\",\"session_id\":\"s-1\",\"usage\":{\"input_tokens\":5,"
 		    "\"output_tokens\":12}}\n");
+	} else if (strcmp(mode, "edit") == 0) {
+		return edit();
 	} else if (strcmp(mode, "file") == 0) {
 		/* FAKE_FILE verbatim, then death by FAKE_SIG or FAKE_EXIT. */
 		static char buf[65536];

@@ -385,6 +385,12 @@ t_field_suite() {
 	CLAUDEWRAP=$CLAUDEWRAP FAKE=$FAKE "$ROOT/tests/integ/t_field.sh"
 }
 
+# Transactions (issue 16): --rollback, --verify, --resume-on-retry in
+# real git repositories, counted here as one test.
+t_txn_suite() {
+	CLAUDEWRAP=$CLAUDEWRAP FAKE=$FAKE "$ROOT/tests/integ/t_txn.sh"
+}
+
 # What a run cost the machine, and --max-memory, counted as one test.
 t_usage_suite() {
 	CLAUDEWRAP=$CLAUDEWRAP "$ROOT/tests/integ/t_usage.sh"

@@ -99,6 +99,35 @@ START_TEST(options_double_dash_and_cli_long)
 }
 END_TEST
 
+/* The transaction options (#16): defaults, values, the bad ones named. */
+START_TEST(options_transactions)
+{
+	struct options o;
+	char err[256];
+	char *a1[] = { "claudewrap", "-p", "x", NULL };
+	char *a2[] = { "claudewrap", "--rollback", "--verify", "make test",
+	    "--verify-timeout=90", "--resume-on-retry", "-p", "x", NULL };
+	char *a3[] = { "claudewrap", "--verify-timeout=soon", "-p", NULL };
+	char *a4[] = { "claudewrap", "--verify=", "-p", NULL };
+
+	ck_assert_int_eq(parse(&o, a1, err), 0);
+	ck_assert(!o.rollback && !o.resume_on_retry && o.verify == NULL);
+	ck_assert_int_eq(o.verify_timeout_ms, 600000);
+	ck_assert_int_eq(parse(&o, a2, err), 0);
+	ck_assert(o.rollback && o.resume_on_retry);
+	ck_assert_str_eq(o.verify, "make test");
+	ck_assert_int_eq(o.verify_timeout_ms, 90000);
+	ck_assert_int_eq(o.cli_argc, 2);
+	ck_assert_int_eq(parse(&o, a3, err), -1);
+	ck_assert_msg(strstr(err, "--verify-timeout") != NULL, "%s", err);
+	ck_assert_int_eq(parse(&o, a4, err), -1);
+	ck_assert_msg(strstr(err, "--verify") != NULL, "%s", err);
+	ck_assert_int_eq(status_exit(ST_VERIFY_FAILED, 0), 49);
+	ck_assert_str_eq(status_word(ST_VERIFY_FAILED), "verify_failed");
+	ck_assert(!status_transient(ST_VERIFY_FAILED));
+}
+END_TEST
+
 START_TEST(options_env_and_cli_wins)
 {
 	struct options o;
@@ -450,6 +479,7 @@ core_suite(void)
 	tcase_add_test(tc, options_front_only);
 	tcase_add_test(tc, options_double_dash_and_cli_long);
 	tcase_add_test(tc, options_env_and_cli_wins);
+	tcase_add_test(tc, options_transactions);
 	tcase_add_test(tc, options_bad_values_named);
 	tcase_add_test(tc, options_retry_on);
 	tcase_add_test(tc, options_masquerade_ignores_argv);
