@@ -40,7 +40,6 @@
 #include "tree.h"
 #include "txn.h"
 
-
 static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT,
 	SIGCHLD };
 

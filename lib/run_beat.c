@@ -12,7 +12,6 @@
 #include "io.h"
 #include "run_int.h"
 
-
 /* Rewrites the --heartbeat file; a failure is one warning, not an end. */
 void
 run_beat(struct run *r, enum hb_phase ph, int64_t next_wake_ms)

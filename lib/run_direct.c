@@ -25,7 +25,6 @@
 
 #define VERSION_WAIT_MS	5000	/* for the real CLI's --version */
 
-
 /* The done line of a process that made no attempt. */
 static struct run_end
 done_early(struct log *lg, enum status st, int64_t duration_ms,

@@ -7,7 +7,6 @@
 #include "run_int.h"
 #include "transcript.h"
 
-
 /*
  * The fields every done line opens with, and the done record too: one
  * builder, so that a run's, a usage error's and a failed exec's agree.

@@ -12,7 +12,6 @@
 #include "locate.h"
 #include "run_int.h"
 
-
 /* The environment of the CLI: ours, with the run id and retry bounds. */
 int
 run_child_env(struct run *r)

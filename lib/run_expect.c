@@ -8,7 +8,6 @@
 
 #include "run_int.h"
 
-
 /* A tool_use event: the tool (and the skill it runs) noted once each. */
 void
 run_expect_note(struct run *r, const struct pl_event *ev)

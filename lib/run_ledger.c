@@ -14,7 +14,6 @@
 #include "ledger.h"
 #include "run_int.h"
 
-
 /*
  * A state file found looser than 0600 (made by hand, by an older
  * version, by a umask) is narrowed, with a warning. fd, or path if -1.

@@ -18,7 +18,6 @@
 
 #define STDIN_SILENT_MS	3000	/* the CLI's own wait for a first byte */
 
-
 /* What the CLI gets for stdin when there is nothing to replay. */
 static int
 stdin_null(struct run *r)

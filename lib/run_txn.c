@@ -19,7 +19,6 @@
 #include "run_int.h"
 #include "txn.h"
 
-
 /*
  * --rollback, before the first attempt: the tree recorded, or 125 when
  * there is no git or no work tree here (nothing has run yet).
