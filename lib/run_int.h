@@ -84,7 +84,7 @@ struct run_ledger {
 	int		 fd;		/* start record written, unsynced */
 };
 
-/* The state dir and what is kept in it besides the ledger. */
+/* The state dir, and the --lock taken there (or in Redis). */
 struct run_state {
 	char		 dir[PATH_MAX];
 	bool		 ok;		/* the state dir exists, and is ours */
