@@ -133,16 +133,11 @@ copy_result(int spool, off_t off, off_t len, int fd)
 	off_t at = off;
 
 	while (sc.pos < off + len) {
-		ssize_t n = pread(spool, buf, (size_t)(off + len - sc.pos) <
-		    sizeof(buf) ? (size_t)(off + len - sc.pos) : sizeof(buf),
-		    sc.pos);
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n == 0)
-				errno = EIO;
+		ssize_t n = io_pread_some(spool, buf, (size_t)(off + len -
+		    sc.pos) < sizeof(buf) ? (size_t)(off + len - sc.pos) :
+		    sizeof(buf), sc.pos);
+		if (n < 0)
 			return -1;
-		}
 		for (ssize_t i = 0; i < n; i++, sc.pos++)
 			scan_byte(&sc, buf[i]);
 	}
@@ -166,16 +161,11 @@ join_lines(const struct attempt_res *res, off_t from, off_t to, int fd,
 	off_t off = from;
 
 	while (off < to) {
-		ssize_t n = pread(res->spool_fd, in, (size_t)(to - off) <
-		    sizeof(in) ? (size_t)(to - off) : sizeof(in), off);
+		ssize_t n = io_pread_some(res->spool_fd, in, (size_t)(to -
+		    off) < sizeof(in) ? (size_t)(to - off) : sizeof(in), off);
 		size_t k = 0;
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n == 0)
-				errno = EIO;
+		if (n < 0)
 			return -1;
-		}
 		for (ssize_t i = 0; i < n; i++) {
 			if (in[i] == '\n') {
 				*pending = !*first;

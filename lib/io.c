@@ -27,6 +27,21 @@ io_write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
+ssize_t
+io_pread_some(int fd, void *buf, size_t want, off_t off)
+{
+	ssize_t n;
+
+	do
+		n = pread(fd, buf, want, off);
+	while (n == -1 && errno == EINTR);
+	if (n == 0) {
+		errno = EIO;	/* the spool is shorter than recorded */
+		return -1;
+	}
+	return n;
+}
+
 int
 io_copy(int from, off_t off, off_t len, int to)
 {
@@ -34,16 +49,9 @@ io_copy(int from, off_t off, off_t len, int to)
 
 	while (len > 0) {
 		size_t want = len < (off_t)sizeof(buf) ? (size_t)len : sizeof(buf);
-		ssize_t r = pread(from, buf, want, off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
+		ssize_t r = io_pread_some(from, buf, want, off);
+		if (r < 0)
 			return -1;
-		}
-		if (r == 0) {
-			errno = EIO;	/* the spool is shorter than recorded */
-			return -1;
-		}
 		if (io_write_all(to, buf, (size_t)r) == -1)
 			return -1;
 		off += r;

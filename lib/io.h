@@ -9,6 +9,12 @@
 
 /* 0 when all n bytes were written, -1 with errno (EPIPE, ENOSPC, …). */
 int	io_write_all(int fd, const void *, size_t n);
+/*
+ * One pread of at most want bytes at off from a file known to hold them
+ * (the spool): bytes read (> 0), or -1 with errno (EIO when the file is
+ * shorter than that). Retries EINTR.
+ */
+ssize_t	io_pread_some(int fd, void *buf, size_t want, off_t off);
 /* Copies len bytes at offset off of `from` (pread) to `to`; 0 or -1. */
 int	io_copy(int from, off_t off, off_t len, int to);
 

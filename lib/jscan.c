@@ -779,6 +779,22 @@ scan_member(struct scan *sc, const struct shape *sh, uint32_t *seen,
 	return 0;
 }
 
+/*
+ * Into an object or array, the reader at its bracket: past cJSON's
+ * nesting limit the line is refused, as cJSON would (and said so).
+ */
+static int
+enter(struct scan *sc)
+{
+	if (sc->depth >= CJSON_NESTING_LIMIT) {
+		sc->deep = true;
+		return -1;
+	}
+	sc->depth++;
+	(void)rd_get(sc->rd);
+	return 0;
+}
+
 static int
 scan_object(struct scan *sc, const struct shape *sh)
 {
@@ -786,12 +802,8 @@ scan_object(struct scan *sc, const struct shape *sh)
 	size_t kept = 0;
 	int c;
 
-	if (sc->depth >= CJSON_NESTING_LIMIT) {
-		sc->deep = true;
+	if (enter(sc) == -1)
 		return -1;
-	}
-	sc->depth++;
-	(void)rd_get(sc->rd);
 	if (sh != NULL)
 		out_put(sc, "{", 1);
 	skip_ws(sc);
@@ -858,12 +870,8 @@ scan_array(struct scan *sc, const struct shape *sh)
 	size_t kept = 0;
 	int c;
 
-	if (sc->depth >= CJSON_NESTING_LIMIT) {
-		sc->deep = true;
+	if (enter(sc) == -1)
 		return -1;
-	}
-	sc->depth++;
-	(void)rd_get(sc->rd);
 	if (sh != NULL)
 		out_put(sc, "[", 1);
 	skip_ws(sc);

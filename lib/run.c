@@ -502,6 +502,41 @@ cooldown_record(struct run *r, enum outcome oc, int64_t wait)
  * --lock with --state-url: the key in Redis (fleet.h). A Redis that
  * cannot be reached fails closed: one run per name is the promise.
  */
+/*
+ * The next piece of a lock wait: what is left of it, cut into heartbeat
+ * intervals so that a watchdog sees a run waiting, not a hung one.
+ */
+static int64_t
+lock_slice(const struct run *r, int64_t end)
+{
+	int64_t left = end - clock_mono_ms(), slice = left > 0 ? left : 0;
+
+	if (r->o->heartbeat != NULL && slice > r->o->heartbeat_interval_ms)
+		slice = r->o->heartbeat_interval_ms;
+	return slice;
+}
+
+/* The lock is busy: true (and a heartbeat when due) while time is left. */
+static bool
+lock_wait_on(struct run *r, int64_t end)
+{
+	if (clock_mono_ms() >= end)
+		return false;
+	run_beat_if_due(r, HB_WAITING);
+	return true;
+}
+
+/* A signal came while waiting for the lock: true when the run ends. */
+static bool
+lock_wait_signalled(struct run *r)
+{
+	if ((r->sig = pending_signal(r)) == 0)
+		return false;
+	set_end(r, ST_SIGNAL, "got SIG%s waiting for the lock",
+	    sigabbrev_np(r->sig));
+	return true;
+}
+
 static int
 take_fleet_lock(struct run *r)
 {
@@ -509,20 +544,15 @@ take_fleet_lock(struct run *r)
 	int64_t end = clock_mono_ms() + r->o->lock_wait_ms;
 
 	for (;;) {
-		int64_t left = end - clock_mono_ms(), slice = left > 0 ? left : 0;
+		int64_t slice = lock_slice(r, end);
 
-		if (r->o->heartbeat != NULL &&
-		    slice > r->o->heartbeat_interval_ms)
-			slice = r->o->heartbeat_interval_ms;
 		switch (fleet_lock_acquire(r->fl, r->o->lock, slice, r->sigfd,
 		    holder, sizeof(holder))) {
 		case LOCK_OK:
 			return 0;
 		case LOCK_BUSY:
-			if (clock_mono_ms() < end) {
-				run_beat_if_due(r, HB_WAITING);
+			if (lock_wait_on(r, end))
 				break;
-			}
 			set_end(r, ST_LOCKED, "lock %s is held by %s (host:pid:"
 			    "token)", r->o->lock, holder);
 			return -1;
@@ -533,11 +563,8 @@ take_fleet_lock(struct run *r)
 			r->state.lock_unreachable = true;
 			return -1;
 		case LOCK_INTERRUPTED:
-			if ((r->sig = pending_signal(r)) != 0) {
-				set_end(r, ST_SIGNAL, "got SIG%s waiting for the "
-				    "lock", sigabbrev_np(r->sig));
+			if (lock_wait_signalled(r))
 				return -1;
-			}
 			break;
 		}
 	}
@@ -559,20 +586,15 @@ take_lock(struct run *r)
 	if (r->fl != NULL)
 		return take_fleet_lock(r);
 	for (;;) {
-		int64_t left = end - clock_mono_ms(), slice = left > 0 ? left : 0;
+		int64_t slice = lock_slice(r, end);
 
-		if (r->o->heartbeat != NULL &&
-		    slice > r->o->heartbeat_interval_ms)
-			slice = r->o->heartbeat_interval_ms;
 		switch (lock_acquire(r->state.dir, r->o->lock, slice, r->sigfd,
 		    &r->state.lock_fd, path, sizeof(path))) {
 		case LOCK_OK:
 			return 0;
 		case LOCK_BUSY:
-			if (clock_mono_ms() < end) {
-				run_beat_if_due(r, HB_WAITING);
+			if (lock_wait_on(r, end))
 				break;
-			}
 			set_end(r, ST_LOCKED, "lock %s is held by pid %d", path,
 			    (int)lock_holder(path));
 			return -1;
@@ -581,11 +603,8 @@ take_lock(struct run *r)
 			    strerror(errno));
 			return -1;
 		case LOCK_INTERRUPTED:
-			if ((r->sig = pending_signal(r)) != 0) {
-				set_end(r, ST_SIGNAL, "got SIG%s waiting for the "
-				    "lock", sigabbrev_np(r->sig));
+			if (lock_wait_signalled(r))
 				return -1;
-			}
 			break;
 		}
 	}
