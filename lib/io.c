@@ -181,26 +181,3 @@ io_fix_mode(int fd, mode_t mode)
 		return 0;
 	return fchmod(fd, mode) == -1 ? -1 : 1;
 }
-
-int
-io_dir_trusted(const char *dir, char *why, size_t size)
-{
-	struct stat st;
-
-	if (stat(dir, &st) == -1) {
-		snprintf(why, size, "%s", strerror(errno));
-		return -1;
-	}
-	if (st.st_uid != geteuid()) {
-		snprintf(why, size, "owned by uid %u, not by us (uid %u)",
-		    (unsigned)st.st_uid, (unsigned)geteuid());
-		return -1;
-	}
-	if (st.st_mode & 022) {
-		snprintf(why, size, "writable by %s (mode %03o)",
-		    st.st_mode & 002 ? "others" : "group",
-		    (unsigned)(st.st_mode & 0777));
-		return -1;
-	}
-	return 0;
-}

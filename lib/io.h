@@ -43,10 +43,5 @@ const char *io_strerror(int e);
  * (the caller warns), 0 when it was fine, -1 with errno.
  */
 int	io_fix_mode(int fd, mode_t mode);
-/*
- * A state dir that others could write to, or that is not ours, is not
- * used (ssh's StrictModes): 0 when it is safe, -1 with why filled in.
- */
-int	io_dir_trusted(const char *dir, char *why, size_t size);
 
 #endif

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,37 +14,9 @@
 #include "io.h"
 
 int
-ledger_state_dir(const char *explicit_dir, char *buf, size_t size)
-{
-	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	struct passwd *pw;
-
-	if (explicit_dir != NULL && *explicit_dir != '\0')
-		return io_path(buf, size, explicit_dir, "");
-	/* The XDG spec: a relative value is invalid and must be ignored. */
-	if (xdg != NULL && xdg[0] == '/')
-		return io_path(buf, size, xdg, "/claudewrap");
-	/* cron may leave HOME unset; the password file still knows. */
-	if ((home == NULL || *home == '\0') &&
-	    (pw = getpwuid(getuid())) != NULL)
-		home = pw->pw_dir;
-	if (home == NULL || *home == '\0') {
-		errno = ENOENT;
-		return -1;
-	}
-	return io_path(buf, size, home, "/.local/state/claudewrap");
-}
-
-int
 ledger_path(const char *dir, char *buf, size_t size)
 {
 	return io_path(buf, size, dir, "/" LEDGER_FILE);
-}
-
-int
-ledger_open_dir(const char *dir)
-{
-	return io_mkdir_p(dir);
 }
 
 /* The record as one line with its newline; NULL on ENOMEM. */

@@ -17,17 +17,8 @@
 
 #define LEDGER_FILE	"ledger.jsonl"
 
-/*
- * The state dir: explicit if not NULL (--state-dir), else
- * $XDG_STATE_HOME/claudewrap (when absolute, as the XDG spec asks), else
- * ~/.local/state/claudewrap. 0, or -1 with errno (ENAMETOOLONG, ENOENT
- * when there is no home directory).
- */
-int	ledger_state_dir(const char *explicit_dir, char *buf, size_t size);
 /* dir + "/ledger.jsonl"; 0, or -1 with errno ENAMETOOLONG. */
 int	ledger_path(const char *dir, char *buf, size_t size);
-/* Makes dir and its missing parents, mode 0700; 0, or -1 with errno. */
-int	ledger_open_dir(const char *dir);
 /*
  * Appends record as one line: one write(2), then fsync. The file is
  * created 0600; an existing file keeps its mode. A symbolic link as the

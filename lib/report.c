@@ -55,6 +55,7 @@
 #include "report_scan.h"
 #include "report_view.h"
 #include "report_which.h"
+#include "state.h"
 #include "status.h"
 #include "version.h"
 
@@ -601,7 +602,7 @@ resolve_ledger(struct ropts *o, FILE *err)
 	if (dir == NULL && (env = getenv("CLAUDEWRAP_STATE_DIR")) != NULL &&
 	    *env != '\0')
 		dir = env;
-	if (ledger_state_dir(dir, sd, sizeof(sd)) == -1 ||
+	if (state_dir(dir, sd, sizeof(sd)) == -1 ||
 	    ledger_path(sd, o->ledger_buf, sizeof(o->ledger_buf)) == -1) {
 		rsay(err, "state dir: %s", strerror(errno));
 		return EXIT_FAILURE;
@@ -644,7 +645,7 @@ clear_cooldown(struct ropts *o, struct rio *io)
 	int rc;
 
 	if (o->state_dir == NULL && getenv("CLAUDEWRAP_STATE_DIR") == NULL &&
-	    ledger_state_dir(NULL, sd, sizeof(sd)) == 0)
+	    state_dir(NULL, sd, sizeof(sd)) == 0)
 		o->state_dir = sd;
 	cooldown_dir(o);
 	if (o->cd_dir[0] == '\0') {

@@ -35,6 +35,7 @@
 #include "retry.h"
 #include "rotate.h"
 #include "run_int.h"
+#include "state.h"
 #include "status.h"
 #include "transcript.h"
 #include "tree.h"
@@ -654,12 +655,12 @@ open_state(struct run *r)
 
 	if (o->ledger != NULL && strcmp(o->ledger, "off") != 0)
 		strlcpy(r->lw.path, o->ledger, sizeof(r->lw.path));
-	if (ledger_state_dir(o->state_dir, r->state.dir,
-	    sizeof(r->state.dir)) == -1 || ledger_open_dir(r->state.dir) == -1)
+	if (state_dir(o->state_dir, r->state.dir,
+	    sizeof(r->state.dir)) == -1 || state_make(r->state.dir) == -1)
 		strlcpy(r->state.why, strerror(errno), sizeof(r->state.why));
 	else
 		/* As ssh's StrictModes: state others can write is not ours. */
-		r->state.ok = io_dir_trusted(r->state.dir, r->state.why,
+		r->state.ok = state_trusted(r->state.dir, r->state.why,
 		    sizeof(r->state.why)) == 0;
 	r->fl = fleet_open(o->state_url, r->lg);
 	if (r->state.ok && o->ledger == NULL &&

@@ -22,6 +22,7 @@
 
 #include "check_main.h"
 #include "ledger.h"
+#include "state.h"
 
 #define NPROC	40
 #define NREC	50
@@ -105,27 +106,27 @@ START_TEST(open_dir_makes_parents_0700)
 	mode_t old = umask(0);
 
 	snprintf(path, sizeof(path), "%s/a/b//c/", dir);
-	ck_assert_int_eq(ledger_open_dir(path), 0);
+	ck_assert_int_eq(state_make(path), 0);
 	snprintf(path, sizeof(path), "%s/a", dir);
 	ck_assert_uint_eq(mode_of(path), 0700);
 	snprintf(path, sizeof(path), "%s/a/b/c", dir);
 	ck_assert_uint_eq(mode_of(path), 0700);
 	/* An existing directory is fine and keeps its mode. */
 	ck_assert_int_eq(chmod(path, 0755), 0);
-	ck_assert_int_eq(ledger_open_dir(path), 0);
+	ck_assert_int_eq(state_make(path), 0);
 	ck_assert_uint_eq(mode_of(path), 0755);
 	/* A file in the way is ENOTDIR, whether last or a parent. */
 	snprintf(file, sizeof(file), "%s/f", dir);
 	fclose(fopen(file, "w"));
 	errno = 0;
-	ck_assert_int_eq(ledger_open_dir(file), -1);
+	ck_assert_int_eq(state_make(file), -1);
 	ck_assert_int_eq(errno, ENOTDIR);
 	snprintf(file, sizeof(file), "%s/f/sub", dir);
 	errno = 0;
-	ck_assert_int_eq(ledger_open_dir(file), -1);
+	ck_assert_int_eq(state_make(file), -1);
 	ck_assert_int_eq(errno, ENOTDIR);
 	errno = 0;
-	ck_assert_int_eq(ledger_open_dir(""), -1);
+	ck_assert_int_eq(state_make(""), -1);
 	ck_assert_int_eq(errno, ENOENT);
 	umask(old);
 	rm_rf(dir);
@@ -350,23 +351,23 @@ START_TEST(state_dir_resolution)
 {
 	char buf[PATH_MAX], path[PATH_MAX], small[16];
 
-	ck_assert_int_eq(ledger_state_dir("/x/y", buf, sizeof(buf)), 0);
+	ck_assert_int_eq(state_dir("/x/y", buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "/x/y");
 	setenv("XDG_STATE_HOME", "/xdg", 1);
 	setenv("HOME", "/home/u", 1);
-	ck_assert_int_eq(ledger_state_dir(NULL, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(state_dir(NULL, buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "/xdg/claudewrap");
 	/* The XDG spec: a relative XDG_STATE_HOME is ignored. */
 	setenv("XDG_STATE_HOME", "rel", 1);
-	ck_assert_int_eq(ledger_state_dir(NULL, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(state_dir(NULL, buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "/home/u/.local/state/claudewrap");
 	unsetenv("XDG_STATE_HOME");
-	ck_assert_int_eq(ledger_state_dir("", buf, sizeof(buf)), 0);
+	ck_assert_int_eq(state_dir("", buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "/home/u/.local/state/claudewrap");
 	ck_assert_int_eq(ledger_path(buf, path, sizeof(path)), 0);
 	ck_assert_str_eq(path, "/home/u/.local/state/claudewrap/ledger.jsonl");
 	errno = 0;
-	ck_assert_int_eq(ledger_state_dir(NULL, small, sizeof(small)), -1);
+	ck_assert_int_eq(state_dir(NULL, small, sizeof(small)), -1);
 	ck_assert_int_eq(errno, ENAMETOOLONG);
 	errno = 0;
 	ck_assert_int_eq(ledger_path("/a/long/dir", small, sizeof(small)), -1);
