@@ -131,6 +131,11 @@ reap_guarded(struct att *a)
 		on_guard_msg(a, &m);
 	if (r == 0)
 		return;
+	/* Its work done (the CLI's end and nothing left), it has gone. */
+	if (a->main_exited && a->tree_empty) {
+		guard_end(&a->g);
+		return;
+	}
 	a->guard_lost = true;
 	guard_end(&a->g);
 	if (!a->main_exited) {

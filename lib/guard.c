@@ -163,6 +163,13 @@ guard_main(const struct spawn_req *rq, int ctl, int st)
 			while (read(sfd, &si, sizeof(si)) > 0)
 				;
 			reap_all(st, cli, &cli_done);
+			/*
+			 * Nothing left to guard: go now, so that claudewrap
+			 * need not wake us to end (one scheduling round trip
+			 * less on every run).
+			 */
+			if (cli_done && no_children())
+				_exit(0);
 		}
 		if (p[0].revents != 0)
 			kill_all(cli);

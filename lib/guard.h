@@ -5,7 +5,8 @@
  * descendant (a setsid'd grandchild included) stays below it; it reaps
  * them and reports each end on a pipe; when claudewrap's end of its
  * control pipe closes (claudewrap is done with it, or died), it kills
- * whatever is left below it, reaps it, and exits.
+ * whatever is left below it, reaps it, and exits. Once the CLI has
+ * ended and nothing is left below it, it exits on its own.
  */
 #ifndef CW_GUARD_H
 #define CW_GUARD_H
