@@ -34,13 +34,15 @@ note_tried(struct seen *s, const char *p)
  * each, so two installs named claude on PATH cannot find each other.
  */
 static bool
-skipped(dev_t dev, ino_t ino)
+in_skip_list(dev_t dev, ino_t ino, bool direct_only)
 {
 	const char *p = getenv(LOCATE_SKIP_ENV);
 	unsigned long long d, i;
+	bool direct;
 	char *end;
 
-	while (p != NULL && *p >= '0' && *p <= '9') {
+	while (p != NULL && ((direct = *p == 'x') || (*p >= '0' && *p <= '9'))) {
+		p += direct;
 		errno = 0;
 		d = strtoull(p, &end, 10);
 		if (errno != 0 || *end != ':' || end[1] < '0' || end[1] > '9')
@@ -48,13 +50,19 @@ skipped(dev_t dev, ino_t ino)
 		i = strtoull(end + 1, &end, 10);
 		if (errno != 0)
 			break;
-		if ((dev_t)d == dev && (ino_t)i == ino)
+		if ((dev_t)d == dev && (ino_t)i == ino && (direct || !direct_only))
 			return true;
 		if (*end != ',')
 			break;
 		p = end + 1;
 	}
 	return false;
+}
+
+static bool
+skipped(dev_t dev, ino_t ino)
+{
+	return in_skip_list(dev, ino, false);
 }
 
 /*
@@ -258,8 +266,17 @@ locate_cli(const char *explicit_path, char *path, size_t size, char *why,
 	return LOC_NOT_FOUND;
 }
 
+bool
+locate_looped(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/exe", &st) == 0 &&
+	    in_skip_list(st.st_dev, st.st_ino, true);
+}
+
 int
-locate_skip_entry(char *buf, size_t size)
+locate_skip_entry(char *buf, size_t size, bool direct)
 {
 	const char *old = getenv(LOCATE_SKIP_ENV);
 	struct stat st;
@@ -267,9 +284,10 @@ locate_skip_entry(char *buf, size_t size)
 
 	if (stat("/proc/self/exe", &st) == -1)
 		return -1;
-	n = snprintf(buf, size, "%s=%s%s%llu:%llu", LOCATE_SKIP_ENV,
+	n = snprintf(buf, size, "%s=%s%s%s%llu:%llu", LOCATE_SKIP_ENV,
 	    old != NULL ? old : "", old != NULL && *old != '\0' ? "," : "",
-	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	    direct ? "x" : "", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
 	if (n < 0 || (size_t)n >= size) {
 		errno = ENAMETOOLONG;
 		return -1;

@@ -55,10 +55,15 @@ run_exec_direct(const struct options *o, struct log *lg)
 	enum status st = ST_NOT_EXECUTABLE;
 	int64_t t0 = clock_mono_ms();
 
+	if (locate_looped())
+		return done_early(lg, ST_NOT_FOUND, clock_mono_ms() - t0,
+		    "the claude found runs claudewrap again (a wrapper script "
+		    "named claude?): name the real CLI with --claude or "
+		    "CLAUDEWRAP_CLAUDE");
 	switch (locate_cli(o->claude, cli, sizeof(cli), why, sizeof(why))) {
 	case LOC_OK:
 		/* Were cli another claudewrap, it must not come back to us. */
-		if (locate_skip_entry(skip, sizeof(skip)) == 0)
+		if (locate_skip_entry(skip, sizeof(skip), true) == 0)
 			(void)putenv(skip);
 		argv[0] = cli;
 		execv(cli, argv);
@@ -107,6 +112,11 @@ run_version(const struct options *o)
 	int err;
 
 	printf("claudewrap %s\n", CLAUDEWRAP_VERSION);
+	if (locate_looped()) {
+		printf("claude: the claude found runs claudewrap again (a "
+		    "wrapper script named claude?)\n");
+		return 0;
+	}
 	if (locate_cli(o->claude, cli, sizeof(cli), why, sizeof(why)) != LOC_OK) {
 		printf("claude: %s\n", why);
 		return 0;

@@ -36,7 +36,7 @@ run_child_env(struct run *r)
 	}
 	/* A claudewrap the CLI's tree runs must not find us again. */
 	if ((r->env.own[2] = malloc(PATH_MAX)) == NULL ||
-	    locate_skip_entry(r->env.own[2], PATH_MAX) == -1) {
+	    locate_skip_entry(r->env.own[2], PATH_MAX, false) == -1) {
 		free(env);
 		return -1;
 	}

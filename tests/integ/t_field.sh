@@ -22,8 +22,16 @@ result_file() {
 	printf '{"type":"system","subtype":"init"}\n{"type":"result","subtype":"success","is_error":false,"result":%s,"usage":{"input_tokens":1,"output_tokens":5}}\n' "$2" > "$1"
 }
 
+# Under scripts/valgrind.sh, $CLAUDEWRAP is a wrapper script, not the
+# binary: copies of it on PATH are wrappers, which is another test.
+under_valgrind() {
+	[ -n "${CW_UNDER_VALGRIND:-}" ] || return 1
+	echo "    skipped under valgrind: \$CLAUDEWRAP is a script there"
+}
+
 # 1. Two installs named claude on PATH: one run, one done line.
 t_field_two_installs() {
+	under_valgrind && return 0
 	mkdir -p a b real
 	cp "$CLAUDEWRAP" a/claude
 	cp "$CLAUDEWRAP" b/claude
@@ -46,6 +54,37 @@ t_field_two_installs() {
 	    2> err3 || return 1
 	# (the fake prints its stream whatever it is asked: the raw CLI ran)
 	grep -q '"result":"hello"' out3 && [ "$(done_lines err3)" -eq 0 ]
+}
+
+# A `claude` on PATH that is a wrapper script running claudewrap: no
+# circle of execs, a clear 127, at once. A claudewrap that the CLI it
+# supervises runs again (its inode already listed, not as an exec in its
+# place) still reaches the real CLI.
+t_field_wrapper_script_loop() {
+	local ino
+	under_valgrind && return 0
+	mkdir -p shim wrap real
+	ln -s "$CLAUDEWRAP" shim/claude
+	printf '#!/bin/sh\nexec "%s" "$@"\n' "$CLAUDEWRAP" > wrap/claude
+	chmod +x wrap/claude
+	CLAUDEWRAP_STATE_DIR=$T/state PATH=$PWD/shim:$PWD/wrap:/usr/bin:/bin \
+	    returns_ 127 timeout -k 5 30 claude -p hi > out 2> err || return 1
+	grep -q 'runs claudewrap again' err || return 1
+	# --version through the wrapper: said so, no circle of spawns.
+	PATH=$PWD/wrap:/usr/bin:/bin CLAUDEWRAP_SKIP_INODES=x$(stat -L -c \
+	    '%d:%i' "$CLAUDEWRAP") timeout -k 5 30 "$CLAUDEWRAP" --version \
+	    > vout 2>&1 || return 1
+	grep -q 'runs claudewrap again' vout || return 1
+	CLAUDEWRAP_STATE_DIR=$T/state PATH=$PWD/wrap:/usr/bin:/bin \
+	    returns_ 127 timeout -k 5 30 "$CLAUDEWRAP" -p hi > out 2> err2 ||
+	    return 1
+	[ ! -s out ] || return 1
+	cp "$FAKE" real/claude
+	ino=$(stat -L -c '%d:%i' "$CLAUDEWRAP")
+	CLAUDEWRAP_RUN_ID=outer CLAUDEWRAP_SKIP_INODES=$ino \
+	    PATH=$PWD/real:/usr/bin:/bin returns_ 0 timeout -k 5 30 \
+	    "$CLAUDEWRAP" -p hi > out3 2> err3 || return 1
+	grep -q '"result":"hello"' out3
 }
 
 # 2. An open, idle stdin is given up after about 3 s, as the CLI does.
