@@ -323,9 +323,18 @@ t_field_text_reset_time() {
 	    cw --passthrough --deadline=60s -p hi > out 2> err || return 1
 	grep -q "reset_at=$(date -u -d "@$when" +%Y-%m-%dT%H:%M)" err &&
 	    grep -q 'beyond the deadline' err || return 1
+	# The prose form, in text: read by the same parser.
+	printf '5-hour limit reached \342\210\231 resets %s (UTC)\n' \
+	    "$(date -u -d '+3 hours' +%-I%p | tr 'APM' 'apm')" > r3.txt
+	FAKE_MODE=file FAKE_FILE=$PWD/r3.txt FAKE_EXIT=1 returns_ 43 \
+	    cw --state-dir="$T/state3" --passthrough --deadline=60s -p hi \
+	    > out 2> err3 || return 1
+	grep -q 'reset_at=' err3 && grep -q 'beyond the deadline' err3 || return 1
+	# "|5" is no reset time (1970), and is not logged as one.
 	printf 'Claude AI usage limit reached|5\n' > r2.txt
 	FAKE_MODE=file FAKE_FILE=$PWD/r2.txt FAKE_EXIT=1 returns_ 43 \
-	    cw --passthrough --retries=1 -p hi > out 2> err2 || return 1
+	    cw --state-dir="$T/state2" --passthrough --retries=2 --backoff=0.1s \
+	    -p hi > out 2> err2 || return 1
 	! grep -q 'reset_at=1970' err2
 }
 
