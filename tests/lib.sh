@@ -15,6 +15,23 @@ isolate_env() {
 }
 isolate_env
 
+# report_setup: $REPORT, claudewrap-report as an installed copy is (a
+# link to the binary by that name).
+report_setup() {
+	BIN="$TMP_ROOT/bin"
+	mkdir -p "$BIN"
+	ln -sf "$CLAUDEWRAP" "$BIN/claudewrap-report"
+	# shellcheck disable=SC2034 # for the test files that source this
+	REPORT="$BIN/claudewrap-report"
+}
+
+# cw_here ARGS...: claudewrap with the fake ($FAKE) and a state dir in
+# the test's own directory, bounded by timeout(1) as a net.
+cw_here() {
+	timeout -k 5 60 "$CLAUDEWRAP" --claude="$FAKE" \
+	    --state-dir="$PWD/state" "$@"
+}
+
 # ms_since START_NS: milliseconds since START_NS (date +%s%N).
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 

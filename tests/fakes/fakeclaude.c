@@ -14,16 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "note.h"
+
 static void
 note_pid(pid_t pid)
 {
-	const char *f = getenv("FAKE_PIDS");
-	FILE *fp;
-
-	if (f == NULL || (fp = fopen(f, "a")) == NULL)
-		return;
-	fprintf(fp, "%d\n", (int)pid);
-	fclose(fp);
+	note_pid_in("FAKE_PIDS", pid);
 }
 
 static void

@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "note.h"
+
 static long
 env_long(const char *name, long dflt)
 {
@@ -39,13 +41,7 @@ env_long(const char *name, long dflt)
 static void
 note_pid(pid_t pid)
 {
-	const char *f = getenv("HOG_PIDS");
-	FILE *fp;
-
-	if (f == NULL || (fp = fopen(f, "a")) == NULL)
-		return;
-	fprintf(fp, "%d\n", (int)pid);
-	fclose(fp);
+	note_pid_in("HOG_PIDS", pid);
 }
 
 /* Allocates mb MiB and writes every page, so that all of it is resident. */

@@ -13,15 +13,9 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 # Nothing from the user's settings, state dir or CI (isolate_env).
 . tests/lib.sh
 
-BIN="$TMP_ROOT/bin"
-mkdir -p "$BIN"
-ln -s "$CLAUDEWRAP" "$BIN/claudewrap-report"
-REPORT="$BIN/claudewrap-report"
+report_setup
 
-cw() {
-	timeout -k 5 60 "$CLAUDEWRAP" --claude="$FAKE" \
-	    --state-dir="$PWD/state" "$@"
-}
+cw() { cw_here "$@"; }
 
 # A CLI that complains on stderr and fails.
 failing_cli() {

@@ -21,17 +21,9 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 # Nothing from the user's own state dir, ledger or settings (isolate_env).
 . tests/lib.sh
 
-BIN="$TMP_ROOT/bin"
-mkdir -p "$BIN"
-ln -s "$CLAUDEWRAP" "$BIN/claudewrap-report"
-REPORT="$BIN/claudewrap-report"
+report_setup
 
-# cw ARGS...: claudewrap with the fake and this test's own state dir,
-# bounded by timeout(1) as a net.
-cw() {
-	timeout -k 5 60 "$CLAUDEWRAP" --claude="$FAKE" \
-	    --state-dir="$PWD/state" "$@"
-}
+cw() { cw_here "$@"; }
 
 # report ARGS...: claudewrap-report on this test's ledger.
 report() {
