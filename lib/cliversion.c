@@ -39,7 +39,7 @@ static const struct rule {
 	{ "2.0.0", "2.0.77", "(no content)", true, true },
 };
 
-/* The seconds `CLI --version` may take (design.md: --version waits 5 s). */
+/* The seconds `CLI --version` may take (the man page: --version waits 5 s). */
 #define VERSION_WAIT_MS	5000
 #define CACHE_NAME	"cli-version.cache"
 #define CACHE_MAX	(64 * 1024)

@@ -414,7 +414,7 @@ reach(struct fleet *f, char *err, size_t errlen)
 		drop(f);
 		return -1;
 	}
-	/* The CLI must not inherit the socket (design.md, Process model). */
+	/* The CLI must not inherit the socket (every descriptor we open is close-on-exec). */
 	(void)fcntl(f->c->fd, F_SETFD, FD_CLOEXEC);
 	if (redisSetTimeout(f->c, tv) != REDIS_OK) {
 		(void)strlcpy(err, "cannot set the command timeout", errlen);

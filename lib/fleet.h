@@ -1,7 +1,7 @@
 /*
  * Fleet mode (--state-url): the shared cooldown, the breaker, --lock and
  * a copy of the ledger in one Redis, so that runs on many hosts act as
- * runs sharing one state dir do (design.md, "Fleet").
+ * runs sharing one state dir do (the man page, "Fleet").
  *
  * Keys, all under the prefix "claudewrap:":
  *

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench, part (e): fleet mode (--state-url, issue 15) against the
-# budgets of design.md, "Budgets", on a redis-server this script starts
+# budgets of BENCHMARKS.md, on a redis-server this script starts
 # on a free loopback port (--save '' --appendonly no) and stops by pid:
 #
 #  (e1) the time --state-url adds to a run: the release build against

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench, part (e): --rollback on a 10,000-file work tree (design.md,
+# make bench, part (f): --rollback on a 10,000-file work tree (BENCHMARKS.md,
 # Budgets: snapshot and restore under 1 s each). Run by scripts/bench.sh;
 # alone: scripts/bench-txn.sh (after make claudewrap build/fakes/fakeclaude).
 #

@@ -36,7 +36,7 @@ cliversion() {
 }
 
 # Beside the range's ends, make check also runs the version that was
-# pinned before (the one claude-cli-facts.md was observed on).
+# pinned before (the one tests/e2e/cli-observations.md was first made on).
 ALSO_TESTED=2.1.197
 
 mode=install
