@@ -87,6 +87,15 @@ if [ ${#libs[@]} -gt 0 ] && ! shellcheck -s bash -f gcc -e SC2015 "${libs[@]}"; 
 	fail=1
 fi
 
+# --- the repository stands alone -----------------------------------
+# The contract the project was built to lives outside it; users have the
+# man page. A reference to those files is a dangling one.
+echo "lint: references to documents not in the repository" >&2
+if git grep -n -e 'design[.]md' -e 'claude-cli-facts[.]md' -- . \
+    ':!scripts/lint.sh' >&2; then
+	fail=1
+fi
+
 if [ "$fail" -ne 0 ]; then
 	echo "lint: findings above" >&2
 	exit 1
