@@ -652,6 +652,24 @@ overwrite(const struct txn *t, const char *path, int fd, off_t off,
  * editor that has it open expects. One that cannot be opened so (it
  * became a link, a FIFO) is left to checkout-index.
  */
+/*
+ * The size from a `git cat-file --batch` header, "SHA blob SIZE" ending
+ * at nl; -1 when it is not a blob's or not a size.
+ */
+static long long
+blob_size(const char *head, const char *nl)
+{
+	const char *p = strchr(head, ' ');
+	char *end;
+	long long size;
+
+	if (p == NULL || p > nl || strncmp(p, " blob ", 6) != 0)
+		return -1;
+	errno = 0;
+	size = strtoll(p + 6, &end, 10);
+	return errno != 0 || end != nl || end == p + 6 || size < 0 ? -1 : size;
+}
+
 static int
 rewrite_in_place(struct txn *t, struct change *c, int n, char *err,
     size_t errlen)
@@ -681,7 +699,7 @@ rewrite_in_place(struct txn *t, struct change *c, int n, char *err,
 		goto out;
 	}
 	for (int i = 0; i < n; i++) {
-		char head[160], type[16];
+		char head[160];
 		long long size;
 		ssize_t h;
 		char *nl;
@@ -690,8 +708,7 @@ rewrite_in_place(struct txn *t, struct change *c, int n, char *err,
 			continue;
 		if ((h = pread(out, head, sizeof(head) - 1, off)) <= 0 ||
 		    (head[h] = '\0', nl = strchr(head, '\n')) == NULL ||
-		    sscanf(head, "%*s %15s %lld", type, &size) != 2 ||
-		    strcmp(type, "blob") != 0) {
+		    (size = blob_size(head, nl)) < 0) {
 			snprintf(err, errlen, "git cat-file: no blob for %s",
 			    c[i].path);
 			goto out;

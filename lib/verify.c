@@ -128,14 +128,19 @@ read_guard(struct ver *v)
 		if (m.kind == GM_EXITED) {
 			v->exited = true;
 			v->status = m.status;
+			v->empty = m.last != 0;
 		} else if (m.kind == GM_EMPTY)
 			v->empty = v->exited;
 	}
 	if (r == -1) {
-		/* The guardian is gone: its orphans are ours, reap them. */
-		v->exited = v->empty = true;
-		if (v->status == 0)
+		/*
+		 * The guardian is gone: on its own once the command ended and
+		 * nothing was left, or killed (then the command died with it,
+		 * and any orphans are ours to reap).
+		 */
+		if (!v->exited)
 			v->status = SIGKILL;
+		v->exited = v->empty = true;
 	}
 }
 
