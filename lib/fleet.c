@@ -982,6 +982,29 @@ stream_page(struct fleet *f, char *start, size_t ssize, FILE *out,
 	return n;
 }
 
+int
+fleet_cooldown_clear(const char *url, char *err, size_t errlen)
+{
+	struct fleet *f = fleet_open(url, NULL);
+	const char *argv[3] = { "DEL", KEY_COOLDOWN, KEY_PROBE };
+	redisReply *rp;
+	int n;
+
+	if (f == NULL) {
+		(void)fleet_url_check(url, err, errlen);
+		return -1;
+	}
+	(void)signal(SIGPIPE, SIG_IGN);
+	if ((rp = command(f, 3, argv, err, errlen)) == NULL) {
+		fleet_close(f);
+		return -1;
+	}
+	n = rp->type == REDIS_REPLY_INTEGER ? (int)rp->integer : 0;
+	freeReplyObject(rp);
+	fleet_close(f);
+	return n > 0 ? 1 : 0;
+}
+
 FILE *
 fleet_stream_open(const char *url, char *err, size_t errlen)
 {

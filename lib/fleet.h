@@ -109,5 +109,11 @@ void		 fleet_tick(struct fleet *);
  * with a message in err (the password redacted).
  */
 FILE		*fleet_stream_open(const char *url, char *err, size_t errlen);
+/*
+ * claudewrap-report --state-url --clear-cooldown: ends the fleet's
+ * cooldown, breaker and probe. 1 when there was one, 0 when not, -1
+ * with err (Redis unreachable, refusing).
+ */
+int		 fleet_cooldown_clear(const char *url, char *err, size_t errlen);
 
 #endif

@@ -641,9 +641,20 @@ cooldown_dir(struct ropts *o)
 static int
 clear_cooldown(struct ropts *o, struct rio *io)
 {
-	char sd[PATH_MAX];
+	char sd[PATH_MAX], why[256];
 	int rc;
 
+	/* The fleet's, with --state-url: it lives in Redis, not here. */
+	if (o->state_url != NULL) {
+		if ((rc = fleet_cooldown_clear(o->state_url, why,
+		    sizeof(why))) == -1) {
+			rsay(io->err, "%s: %s", o->where, why);
+			return EXIT_FAILURE;
+		}
+		fprintf(io->out, rc == 1 ? "cleared: the fleet at %s no longer "
+		    "waits\n" : "nothing to clear at %s\n", o->where);
+		return EXIT_SUCCESS;
+	}
 	if (o->state_dir == NULL && getenv("CLAUDEWRAP_STATE_DIR") == NULL &&
 	    state_dir(NULL, sd, sizeof(sd)) == 0)
 		o->state_dir = sd;

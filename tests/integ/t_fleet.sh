@@ -111,6 +111,30 @@ t_fleet_shared_cooldown() {
 	[ "$(rcli HGET claudewrap:cooldown rate_limit_pending)" = 0 ]
 }
 
+# claudewrap-report --state-url --clear-cooldown ends the fleet's
+# cooldown by hand: the next host runs at once (it would end 43 past its
+# deadline otherwise), and a second clear finds nothing.
+t_fleet_clear_cooldown() {
+	redis_up || return 1
+	answer 429 "rate limit"
+	FAKE_MODE=file FAKE_FILE=429.json FAKE_EXIT=1 returns_ 43 on a \
+	    --state-url="$URL" --retries=1 --backoff=2s -p hi 2> a.err ||
+	    return 1
+	[ "$(rcli HGET claudewrap:cooldown rate_limit_pending)" = 1 ] ||
+	    return 1
+	ln -s "$CLAUDEWRAP" claudewrap-report
+	./claudewrap-report --state-url="$URL" --clear-cooldown > r.txt ||
+	    return 1
+	grep -q '^cleared: the fleet at ' r.txt || return 1
+	[ "$(rcli EXISTS claudewrap:cooldown)" = 0 ] || return 1
+	returns_ 0 on b --state-url="$URL" --deadline=1s -p hi > b.out \
+	    2> b.err || return 1
+	[ "$(cat b.out)" = hello ] || return 1
+	./claudewrap-report --state-url="$URL" --clear-cooldown > r2.txt ||
+	    return 1
+	grep -q '^nothing to clear at ' r2.txt
+}
+
 # --lock held on one host is refused on another (75), waited for with
 # --lock-wait, and released by its holder only.
 t_fleet_lock() {
