@@ -18,6 +18,8 @@ have_pc check || need="$need check"
 have_pc hiredis || need="$need libhiredis-dev"
 command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
+# --rollback's tests make real repositories (a tarball has no git).
+command -v git >/dev/null 2>&1 || need="$need git"
 # Reset times name IANA zones ("resets 3pm (Europe/Berlin)").
 [ -e /usr/share/zoneinfo/UTC ] || need="$need tzdata"
 # Peak RSS in the tests and the benchmark.
