@@ -32,6 +32,13 @@ cw_here() {
 	    --state-dir="$PWD/state" "$@"
 }
 
+# cw_t ARGS...: the same with the state dir in $T (the test's directory
+# as run_test made it), given through the environment.
+cw_t() {
+	CLAUDEWRAP_STATE_DIR="$T/state" timeout -k 5 60 "$CLAUDEWRAP" \
+	    --claude="$FAKE" "$@"
+}
+
 # ms_since START_NS: milliseconds since START_NS (date +%s%N).
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 

@@ -12,11 +12,7 @@ export XDG_STATE_HOME=/nonexistent-state
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 . tests/lib.sh
 
-# cw ARGS...: claudewrap with the fake, bounded by timeout(1) as a net.
-cw() {
-	CLAUDEWRAP_STATE_DIR="$T/state" timeout -k 5 60 "$CLAUDEWRAP" \
-	    --claude="$FAKE" "$@"
-}
+cw() { cw_t "$@"; }
 
 t_ok() {
 	returns_ 0 cw -p hi > out 2> err || return 1

@@ -19,12 +19,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 # Nothing from the user's own settings or state dir (isolate_env).
 . tests/lib.sh
 
-# cw ARGS...: claudewrap with the fake and this test's own state dir,
-# bounded by timeout(1) as a net.
-cw() {
-	CLAUDEWRAP_STATE_DIR="$T/state" timeout -k 5 60 "$CLAUDEWRAP" \
-	    --claude="$FAKE" "$@"
-}
+cw() { cw_t "$@"; }
 
 
 # never_crashed ERRFILE: no sanitizer or valgrind report, no core.

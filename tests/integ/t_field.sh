@@ -12,10 +12,7 @@ FAKE=$(realpath "${FAKE:-build/fakes/fakeclaude}")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 . tests/lib.sh
 
-cw() {
-	CLAUDEWRAP_STATE_DIR="$T/state" timeout -k 5 60 "$CLAUDEWRAP" \
-	    --claude="$FAKE" "$@"
-}
+cw() { cw_t "$@"; }
 
 # result_file NAME TEXT-JSON: a stream whose result string is TEXT-JSON.
 result_file() {

@@ -81,17 +81,22 @@ answer() {
 
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
-# A rate limit met on host a holds host b back: b waits it out before
-# its first request, or (past its deadline) ends 43 with no request.
-t_fleet_shared_cooldown() {
-	local t0 t1
+# rate_limited_on_a: Redis up, host a meets a 429 (43) and leaves the
+# fleet a rate limit in force.
+rate_limited_on_a() {
 	redis_up || return 1
 	answer 429 "rate limit"
 	FAKE_MODE=file FAKE_FILE=429.json FAKE_EXIT=1 returns_ 43 on a \
 	    --state-url="$URL" --retries=1 --backoff=2s -p hi 2> a.err ||
 	    return 1
-	[ "$(rcli HGET claudewrap:cooldown rate_limit_pending)" = 1 ] ||
-	    return 1
+	[ "$(rcli HGET claudewrap:cooldown rate_limit_pending)" = 1 ]
+}
+
+# A rate limit met on host a holds host b back: b waits it out before
+# its first request, or (past its deadline) ends 43 with no request.
+t_fleet_shared_cooldown() {
+	local t0 t1
+	rate_limited_on_a || return 1
 	FAKE_PIDS=$PWD/b.pids returns_ 43 on b --state-url="$URL" \
 	    --deadline=1s -p hi 2> b.err || return 1
 	[ ! -e b.pids ] || { echo "b made a request"; return 1; }
@@ -115,13 +120,7 @@ t_fleet_shared_cooldown() {
 # cooldown by hand: the next host runs at once (it would end 43 past its
 # deadline otherwise), and a second clear finds nothing.
 t_fleet_clear_cooldown() {
-	redis_up || return 1
-	answer 429 "rate limit"
-	FAKE_MODE=file FAKE_FILE=429.json FAKE_EXIT=1 returns_ 43 on a \
-	    --state-url="$URL" --retries=1 --backoff=2s -p hi 2> a.err ||
-	    return 1
-	[ "$(rcli HGET claudewrap:cooldown rate_limit_pending)" = 1 ] ||
-	    return 1
+	rate_limited_on_a || return 1
 	ln -s "$CLAUDEWRAP" claudewrap-report
 	./claudewrap-report --state-url="$URL" --clear-cooldown > r.txt ||
 	    return 1
