@@ -99,49 +99,32 @@ start_kill(struct att *a, int sig, const char *reason)
 	a->rescan_at = now + RESCAN_MS;
 }
 
-/* A process below the guardian ended, or none is left. */
+/* A process below the guardian ended: its cost, and its pid for the log. */
 static void
-on_guard_msg(struct att *a, const struct guard_msg *m)
+on_guard_report(void *ctx, const struct guard_msg *m)
 {
-	if (m->kind == GM_EXITED || m->kind == GM_REAPED)
-		usage_account(&a->res->use, m->kind == GM_EXITED, &m->ru,
-		    m->comm);
-	if (m->kind == GM_EXITED) {
-		a->main_exited = true;
-		a->main_status = m->status;
-		a->tree_empty = m->last != 0;
-	} else if (m->kind == GM_REAPED && a->nreaped < LOG_PIDS)
+	struct att *a = ctx;
+
+	usage_account(&a->res->use, m->kind == GM_EXITED, &m->ru, m->comm);
+	if (m->kind == GM_REAPED && a->nreaped < LOG_PIDS)
 		a->reaped[a->nreaped++] = m->pid;
-	else if (m->kind == GM_EMPTY)
-		a->tree_empty = a->main_exited;
 }
 
 /*
  * The guardian's reports. Should it die (someone killed it), its
- * orphans come to us, the subreaper above it, and we reap as before;
- * the CLI then died of its parent-death signal.
+ * orphans come to us, the subreaper above it, and we reap as before.
  */
 static void
 reap_guarded(struct att *a)
 {
-	struct guard_msg m;
-	int r;
+	struct guard_state gs = { .exited = a->main_exited,
+	    .status = a->main_status, .empty = a->tree_empty };
 
-	while ((r = guard_read(&a->g, &m)) == 1)
-		on_guard_msg(a, &m);
-	if (r == 0)
-		return;
-	/* Its work done (the CLI's end and nothing left), it has gone. */
-	if (a->main_exited && a->tree_empty) {
-		guard_end(&a->g);
-		return;
-	}
-	a->guard_lost = true;
-	guard_end(&a->g);
-	if (!a->main_exited) {
-		a->main_exited = true;
-		a->main_status = SIGKILL;	/* as a wait status */
-	}
+	guard_take(&a->g, &gs, on_guard_report, a);
+	a->main_exited = gs.exited;
+	a->main_status = gs.status;
+	a->tree_empty = gs.empty;
+	a->guard_lost = gs.lost;
 }
 
 /* Collects every child that has ended; notes when none is left. */

@@ -221,7 +221,7 @@ guard_spawn(const struct spawn_req *rq, struct guard *g, int *err)
 	return m.pid;
 }
 
-int
+static int
 guard_read(struct guard *g, struct guard_msg *m)
 {
 	ssize_t n;
@@ -236,6 +236,35 @@ guard_read(struct guard *g, struct guard_msg *m)
 	if (n == -1 && errno == EAGAIN)
 		return 0;
 	return -1;
+}
+
+void
+guard_take(struct guard *g, struct guard_state *s, guard_each_fn *each,
+    void *ctx)
+{
+	struct guard_msg m;
+	int r;
+
+	while ((r = guard_read(g, &m)) == 1) {
+		if ((m.kind == GM_EXITED || m.kind == GM_REAPED) && each != NULL)
+			each(ctx, &m);
+		if (m.kind == GM_EXITED) {
+			s->exited = true;
+			s->status = m.status;
+			s->empty = m.last != 0;
+		} else if (m.kind == GM_EMPTY)
+			s->empty = s->exited;
+	}
+	if (r == 0)
+		return;
+	if (!(s->exited && s->empty)) {
+		s->lost = true;
+		if (!s->exited) {
+			s->exited = true;
+			s->status = SIGKILL;	/* as a wait status */
+		}
+	}
+	guard_end(g);
 }
 
 void

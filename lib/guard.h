@@ -14,6 +14,8 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include <stdbool.h>
+
 #include "spawn.h"
 #include "tree.h"
 
@@ -41,8 +43,25 @@ struct guard {
  * guardian is left).
  */
 pid_t	guard_spawn(const struct spawn_req *, struct guard *, int *err);
-/* One report: 1 read into *m, 0 none yet, -1 the guardian is gone. */
-int	guard_read(struct guard *, struct guard_msg *m);
+/* What the reports said so far. */
+struct guard_state {
+	bool	exited;		/* the child ended, with status */
+	int	status;		/* a wait status */
+	bool	empty;		/* and nothing is left below the guardian */
+	bool	lost;		/* the guardian died before that (killed) */
+};
+
+typedef void	guard_each_fn(void *ctx, const struct guard_msg *);
+
+/*
+ * Takes every report waiting into *s; each GM_EXITED and GM_REAPED is
+ * also passed to each (may be NULL). When the guardian is gone it is
+ * collected: after the child's end and nothing left, it left on its
+ * own; before, it was killed: lost, and a child whose end was not
+ * reported died of its parent-death signal (status SIGKILL).
+ */
+void	guard_take(struct guard *, struct guard_state *s, guard_each_fn *each,
+	    void *ctx);
 /* Closes the control pipe and collects the guardian. */
 void	guard_end(struct guard *);
 

@@ -121,27 +121,14 @@ kill_tree(struct ver *v, int sig, const char *reason)
 static void
 read_guard(struct ver *v)
 {
-	struct guard_msg m;
-	int r;
+	struct guard_state gs = { .exited = v->exited, .status = v->status,
+	    .empty = v->empty };
 
-	while ((r = guard_read(&v->g, &m)) == 1) {
-		if (m.kind == GM_EXITED) {
-			v->exited = true;
-			v->status = m.status;
-			v->empty = m.last != 0;
-		} else if (m.kind == GM_EMPTY)
-			v->empty = v->exited;
-	}
-	if (r == -1) {
-		/*
-		 * The guardian is gone: on its own once the command ended and
-		 * nothing was left, or killed (then the command died with it,
-		 * and any orphans are ours to reap).
-		 */
-		if (!v->exited)
-			v->status = SIGKILL;
-		v->exited = v->empty = true;
-	}
+	guard_take(&v->g, &gs, NULL, NULL);
+	v->exited = gs.exited;
+	v->status = gs.status;
+	/* Killed, the guardian took the command with it: nothing to wait on. */
+	v->empty = gs.empty || gs.lost;
 }
 
 static void
