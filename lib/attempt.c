@@ -207,7 +207,8 @@ read_stdout(struct att *a)
 		a->out_fd = -1;
 		return;
 	}
-	if (io_write_all(a->res->spool_fd, buf, (size_t)n) == -1) {
+	if (a->cfg->keep_stream &&
+	    io_write_all(a->res->spool_fd, buf, (size_t)n) == -1) {
 		fail_internal(a, "spool");
 		return;
 	}
@@ -215,7 +216,8 @@ read_stdout(struct att *a)
 	if (a->cfg->idle_ms > 0)
 		a->idle_at = clock_mono_ms() + a->cfg->idle_ms;
 	if (payload_feed(a->res->pl, buf, (size_t)n) == -1)
-		fail_internal(a, "payload");
+		fail_internal(a, payload_spool_failed(a->res->pl) ? "spool" :
+		    "payload");
 }
 
 static void
@@ -537,13 +539,17 @@ attempt_run(const struct attempt_cfg *cfg, struct attempt_res *res)
 	a.cfg = cfg;
 	a.res = res;
 	a.out_fd = a.err_fd = -1;
-	res->spool_fd = spool_open();
+	/* Without keep_stream, payload opens one if a line needs it. */
+	res->spool_fd = cfg->keep_stream ? spool_open() : -1;
 	res->pl = payload_new(cfg->format, on_stream_event, &a);
 	if (res->pl != NULL) {
-		payload_set_spool(res->pl, res->spool_fd);
+		if (cfg->keep_stream)
+			payload_set_spool(res->pl, res->spool_fd);
+		else
+			payload_own_spool(res->pl);
 		payload_set_placeholder(res->pl, cfg->empty_placeholder);
 	}
-	if (res->spool_fd == -1 || res->pl == NULL) {
+	if ((cfg->keep_stream && res->spool_fd == -1) || res->pl == NULL) {
 		res->oc = res->v.oc = OC_USAGE;
 		snprintf(res->v.detail, sizeof(res->v.detail), "spool: %s",
 		    strerror(errno));
@@ -569,7 +575,8 @@ attempt_run(const struct attempt_cfg *cfg, struct attempt_res *res)
 		a.tick_at = now + cfg->tick_ms;
 	a.sample_at = now + (cfg->max_rss_kb > 0 ? SAMPLE_LIMIT_MS : SAMPLE_MS);
 	event_loop(&a);
-	guard_end(&a.g);
+	/* Its exit overlaps delivery and the done record. */
+	res->guard_pid = guard_close(&a.g);
 	judge(&a);
 	log_reaped(&a);
 }
@@ -577,6 +584,8 @@ attempt_run(const struct attempt_cfg *cfg, struct attempt_res *res)
 void
 attempt_res_free(struct attempt_res *res)
 {
+	guard_wait(res->guard_pid);
+	res->guard_pid = -1;
 	if (res->spool_fd != -1)
 		close(res->spool_fd);
 	res->spool_fd = -1;

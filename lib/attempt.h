@@ -29,6 +29,7 @@ struct attempt_cfg {
 	int64_t		 idle_ms;	/* 0: none */
 	int64_t		 kill_after_ms;
 	enum pl_format	 format;
+	bool		 keep_stream;	/* delivery needs every byte spooled */
 	const char	*empty_placeholder;	/* payload_set_placeholder */
 	int		 number;	/* 1 for the first attempt */
 	struct log	*log;
@@ -45,7 +46,8 @@ struct attempt_res {
 	enum outcome	 oc;
 	struct verdict	 v;
 	int		 sig;		/* a signal claudewrap got, or 0 */
-	int		 spool_fd;	/* stdout of the attempt; caller closes */
+	int		 spool_fd;	/* stdout (keep_stream), else -1 */
+	pid_t		 guard_pid;	/* the guardian, collected by _free */
 	int64_t		 out_bytes;
 	int		 cli_retries;	/* api_retry events seen */
 	struct payload	*pl;		/* caller frees */

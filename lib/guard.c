@@ -270,13 +270,27 @@ guard_take(struct guard *g, struct guard_state *s, guard_each_fn *each,
 void
 guard_end(struct guard *g)
 {
+	guard_wait(guard_close(g));
+}
+
+pid_t
+guard_close(struct guard *g)
+{
+	pid_t pid = g->pid;
+
 	if (g->ctl != -1)
 		close(g->ctl);
 	if (g->st != -1)
 		close(g->st);
 	g->ctl = g->st = -1;
-	if (g->pid > 0)
-		while (waitpid(g->pid, NULL, 0) == -1 && errno == EINTR)
-			;
 	g->pid = -1;
+	return pid;
+}
+
+void
+guard_wait(pid_t pid)
+{
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
 }

@@ -64,5 +64,11 @@ void	guard_take(struct guard *, struct guard_state *s, guard_each_fn *each,
 	    void *ctx);
 /* Closes the control pipe and collects the guardian. */
 void	guard_end(struct guard *);
+/*
+ * Closes the control pipe only; the guardian, pid, is then collected
+ * later with guard_wait: its exit overlaps what we do meanwhile.
+ */
+pid_t	guard_close(struct guard *);
+void	guard_wait(pid_t);
 
 #endif

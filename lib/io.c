@@ -9,13 +9,12 @@
 #include <stdio.h>
 #include <unistd.h>
 
-int
-io_write_all(int fd, const void *buf, size_t n)
+/* All n bytes: at off with pwrite, or (off -1) where fd stands. */
+static int
+write_loop(int fd, const char *p, size_t n, off_t off)
 {
-	const char *p = buf;
-
 	while (n > 0) {
-		ssize_t w = write(fd, p, n);
+		ssize_t w = off == -1 ? write(fd, p, n) : pwrite(fd, p, n, off);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -23,8 +22,22 @@ io_write_all(int fd, const void *buf, size_t n)
 		}
 		p += w;
 		n -= (size_t)w;
+		if (off != -1)
+			off += w;
 	}
 	return 0;
+}
+
+int
+io_write_all(int fd, const void *buf, size_t n)
+{
+	return write_loop(fd, buf, n, -1);
+}
+
+int
+io_pwrite_all(int fd, const void *buf, size_t n, off_t off)
+{
+	return write_loop(fd, buf, n, off);
 }
 
 ssize_t

@@ -9,6 +9,8 @@
 
 /* 0 when all n bytes were written, -1 with errno (EPIPE, ENOSPC, …). */
 int	io_write_all(int fd, const void *, size_t n);
+/* pwrite(2) of all n bytes at off; 0, or -1 with errno (ENOSPC, …). */
+int	io_pwrite_all(int fd, const void *, size_t n, off_t off);
 /*
  * One pread of at most want bytes at off from a file known to hold them
  * (the spool): bytes read (> 0), or -1 with errno (EIO when the file is

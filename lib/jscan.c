@@ -299,7 +299,7 @@ rd_seek(struct rd *r, int64_t off)
 }
 
 /* The next piece; -1 at the end of the line, or on an error (err). */
-static int
+static __attribute__((noinline)) int
 rd_fill(struct rd *r)
 {
 	size_t want;
@@ -334,15 +334,16 @@ rd_fill(struct rd *r)
 	return 0;
 }
 
-static int
+/* Per byte of every line: the common case inline, the refill not. */
+static inline int
 rd_peek(struct rd *r)
 {
-	if (r->i == r->n && rd_fill(r) == -1)
-		return -1;
-	return r->buf[r->i];
+	if (__builtin_expect(r->i < r->n, 1))
+		return r->buf[r->i];
+	return rd_fill(r) == -1 ? -1 : r->buf[r->i];
 }
 
-static int
+static inline int
 rd_get(struct rd *r)
 {
 	int c = rd_peek(r);
@@ -412,10 +413,12 @@ out_str(struct scan *sc, const char *s)
 static void
 skip_ws(struct scan *sc)
 {
-	int c;
+	struct rd *r = sc->rd;
 
-	while ((c = rd_peek(sc->rd)) >= 0 && c <= ' ')
-		sc->rd->i++;
+	do
+		while (r->i < r->n && r->buf[r->i] <= ' ')
+			r->i++;
+	while (r->i == r->n && rd_fill(r) == 0);
 }
 
 static int	scan_value(struct scan *, const struct shape *);
@@ -721,12 +724,22 @@ scan_word(struct scan *sc, const char *w, bool keep)
 }
 
 /* The shape of member `key`, NULL unless read and the first of its name. */
+/* strcmp(a, b) == 0 for the short names of a shape, without a call. */
+static bool
+same_key(const char *a, const char *b)
+{
+	while (*a != '\0' && *a == *b) {
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
+
 static const struct shape *
 field_shape(const struct shape *sh, const char *key, uint32_t *seen)
 {
 	for (size_t i = 0; sh->fields[i].key != NULL; i++) {
-		if (sh->fields[i].key[0] != key[0] ||
-		    strcmp(sh->fields[i].key, key) != 0)
+		if (!same_key(sh->fields[i].key, key))
 			continue;
 		if ((*seen & UINT32_C(1) << i) != 0)
 			return NULL;
@@ -960,6 +973,12 @@ jscan_new(int spool_fd)
 		return NULL;
 	}
 	return js;
+}
+
+void
+jscan_set_spool(struct jscan *js, int spool_fd)
+{
+	js->rd->fd = spool_fd;
 }
 
 void

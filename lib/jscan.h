@@ -72,6 +72,8 @@ struct jscan;
 /* The spool that holds every line at its stream offset; NULL: ENOMEM. */
 struct jscan	*jscan_new(int spool_fd);
 void		 jscan_free(struct jscan *);
+/* The spool, once there is one after jscan_new(-1). */
+void		 jscan_set_spool(struct jscan *, int spool_fd);
 /*
  * The line of len bytes at stream offset off: read from mem when not
  * NULL (a held line: its `result` is kept whole unless it has a NUL),

@@ -32,6 +32,7 @@
 #include "io.h"
 #include "jscan.h"
 #include "retry.h"
+#include "spool.h"
 
 /* A stream line or a json document longer than this is not held. */
 #define LINE_MAX_BYTES	((size_t)128 << 20)
@@ -59,8 +60,12 @@ struct payload {
 	bool		 overlong;	/* the current line is being skipped */
 	bool		 skipped_long;	/* some line was */
 	bool		 spooled;	/* the current line is left in the spool */
+	bool		 spooling;	/* long lines go to a spool */
+	bool		 spool_own;	/* we write it: the lines not held */
+	bool		 spool_opened;	/* and opened it: we close it */
+	bool		 spool_failed;	/* the last error was a spool write */
 	bool		 skipped_odd;	/* one read back could not be reduced */
-	int		 spool_fd;	/* -1: every line is held */
+	int		 spool_fd;	/* -1: none, or our own not yet opened */
 	size_t		 line_hold;
 	size_t		 str_hold;
 	bool		 json_done;
@@ -539,6 +544,32 @@ scanned_bad(struct payload *p)
 }
 
 /*
+ * Writes bytes of a line to a spool we own, at their stream offset: the
+ * spool is sparse, holding only what is read or delivered from there
+ * (lines not held, and a result not kept). 0, or -1 with errno.
+ */
+static int
+spool_put(struct payload *p, const char *b, size_t n, int64_t off)
+{
+	if (!p->spool_own || n == 0)
+		return 0;
+	if (p->spool_fd == -1) {
+		if ((p->spool_fd = spool_open()) == -1) {
+			p->spool_failed = true;
+			return -1;
+		}
+		p->spool_opened = true;
+		if (p->js != NULL)
+			jscan_set_spool(p->js, p->spool_fd);
+	}
+	if (io_pwrite_all(p->spool_fd, b, n, (off_t)off) == -1) {
+		p->spool_failed = true;
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * A line read by the scanner: from the spool at off, or (mem not NULL)
  * from memory, where the same bytes also lie in the spool at off.
  * 0, or -1 with errno.
@@ -553,6 +584,9 @@ scan_judge(struct payload *p, const char *mem, int64_t off, size_t len)
 		return -1;
 	switch (jscan_line(p->js, &sh_event, mem, off, len, p->str_hold, &l)) {
 	case JS_OK:
+		/* A result not kept (it has a NUL) is delivered from there. */
+		if (mem != NULL && l.big.set && spool_put(p, mem, len, off) == -1)
+			return -1;
 		if (cJSON_IsObject(ev = parse_whole(l.json, l.len))) {
 			on_event(p, ev, mem, len, off, &l.big);
 			return 0;
@@ -636,54 +670,72 @@ end_line(struct payload *p)
 	return rc;
 }
 
-/* Whether the current line, take bytes longer, is still held. */
+/* Whether a line of n bytes is held in memory to be read. */
 static bool
-still_held(struct payload *p, size_t take)
+holds(const struct payload *p, size_t n)
 {
-	if (p->overlong || p->spooled)
-		return false;
-	if (p->spool_fd != -1 && p->len + take > p->line_hold) {
-		/* Its bytes are in the spool: read there at its end. */
-		p->spooled = true;
-		drop_buffer(p);
-		return false;
-	}
-	if (p->len + take > LINE_MAX_BYTES) {
-		/* Held, it would break the flat-memory promise. */
-		p->overlong = true;
-		drop_buffer(p);
-		return false;
-	}
-	return true;
+	return n <= (p->spooling ? p->line_hold : LINE_MAX_BYTES);
 }
 
+/*
+ * take more bytes of the current line: held while it fits, else written
+ * to a spool we own (spooled) or skipped (overlong). 0, or -1 with errno.
+ */
+static int
+take_bytes(struct payload *p, const char *b, size_t take)
+{
+	if (!p->overlong && !p->spooled && !holds(p, p->len + take)) {
+		if (p->spooling) {
+			/* Read back from the spool at its end. */
+			p->spooled = true;
+			if (spool_put(p, p->buf, p->len, p->line_off) == -1)
+				return -1;
+		} else	/* held, it would break the flat-memory promise */
+			p->overlong = true;
+		drop_buffer(p);
+	}
+	if (p->spooled)
+		return spool_put(p, b, take, p->off);
+	if (p->overlong || take == 0)
+		return 0;
+	if (reserve(p, take) == -1)
+		return -1;
+	memcpy(p->buf + p->len, b, take);
+	p->len += take;
+	return 0;
+}
+
+/*
+ * A line that begins and ends within one piece fed is read where it
+ * lies, not copied.
+ */
 static int
 feed_stream(struct payload *p, const char *b, size_t n)
 {
-	int rc;
-
 	while (n > 0) {
 		const char *nl = memchr(b, '\n', n);
 		size_t take = nl != NULL ? (size_t)(nl - b) : n;
+		bool in_place = nl != NULL && p->len == 0 && !p->overlong &&
+		    !p->spooled && holds(p, take);
+		int rc;
 
-		if (still_held(p, take) && take > 0) {
-			if (reserve(p, take) == -1)
-				return -1;
-			memcpy(p->buf + p->len, b, take);
-			p->len += take;
-		}
+		if (in_place)
+			rc = stream_line(p, b, take, p->off);
+		else
+			rc = take_bytes(p, b, take);
 		p->off += (int64_t)take;
 		b += take;
 		n -= take;
 		if (nl != NULL) {
-			rc = end_line(p);
+			if (!in_place && rc == 0)
+				rc = end_line(p);
 			b++;
 			n--;
 			p->off++;
 			p->line_off = p->off;
-			if (rc == -1)
-				return -1;
 		}
+		if (rc == -1)
+			return -1;
 	}
 	return 0;
 }
@@ -738,8 +790,29 @@ payload_new(enum pl_format fmt, pl_hook *hook, void *ctx)
 void
 payload_set_spool(struct payload *p, int fd)
 {
-	if (p->fmt == PL_STREAM)
+	if (p->fmt == PL_STREAM) {
 		p->spool_fd = fd;
+		p->spooling = true;
+	}
+}
+
+void
+payload_own_spool(struct payload *p)
+{
+	if (p->fmt == PL_STREAM)
+		p->spooling = p->spool_own = true;
+}
+
+int
+payload_spool_fd(const struct payload *p)
+{
+	return p->spool_fd;
+}
+
+bool
+payload_spool_failed(const struct payload *p)
+{
+	return p->spool_failed;
 }
 
 void
@@ -771,6 +844,8 @@ payload_free(struct payload *p)
 	if (p == NULL)
 		return;
 	free(p->buf);
+	if (p->spool_opened)
+		(void)close(p->spool_fd);
 	jscan_free(p->js);
 	cJSON_Delete(p->result);
 	free(p);

@@ -110,6 +110,18 @@ void		 payload_free(struct payload *);
  */
 void		 payload_set_spool(struct payload *, int fd);
 /*
+ * PL_STREAM, when nothing but the lines' reading needs the stream kept
+ * (text delivery): payload opens a spool (spool_open) the first time it
+ * needs one, and writes there, at their stream offsets, only the lines
+ * it does not hold (and one whose result it does not keep); the rest of
+ * the file stays a hole. A failed open or write makes payload_feed fail
+ * and payload_spool_failed true.
+ */
+void		 payload_own_spool(struct payload *);
+/* The spool payload reads: the caller's, its own, or -1 (none yet). */
+int		 payload_spool_fd(const struct payload *);
+bool		 payload_spool_failed(const struct payload *);
+/*
  * For tests: a line longer than line_hold bytes is read back from the
  * spool, and, in such a line, a `result` string longer than str_hold
  * bytes (as escaped JSON) is not held (see payload_write_result). 0

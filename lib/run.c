@@ -200,7 +200,8 @@ observe(void *ctx, const struct pl_event *ev)
 			    ev->line_len);
 		else if (r->tr != NULL && ev->line_size > 0)
 			(void)transcript_event_spool(r->tr, r->attempts,
-			    r->res.spool_fd, (off_t)ev->line_off, ev->line_size);
+			    payload_spool_fd(r->res.pl), (off_t)ev->line_off,
+			    ev->line_size);
 	}
 	run_expect_note(r, ev);
 }
@@ -245,6 +246,8 @@ run_attempt(struct run *r)
 	cfg.idle_ms = r->o->idle_timeout_ms;
 	cfg.kill_after_ms = r->o->kill_after_ms;
 	cfg.format = r->o->passthrough ? r->ca.user_format : PL_STREAM;
+	/* Text delivery needs only the lines too long to hold. */
+	cfg.keep_stream = r->o->passthrough || r->ca.user_format != PL_TEXT;
 	cfg.empty_placeholder = r->cv.empty_placeholder;
 	cfg.number = ++r->attempts;
 	cfg.log = r->lg;

@@ -228,11 +228,15 @@ same_text(const char *t, size_t len, const struct payload *p)
  * from the spool only: then what is written must be ref's, another
  * spooled reading's (NULL: this is the first; *got: what was written).
  */
+/*
+ * With own, the payload writes its spool itself, the lines it does not
+ * hold only (payload_own_spool, as for text delivery).
+ */
 static void
 spooled(const struct payload *whole, const struct seen *sw,
     const struct verdict *want, const uint8_t *data, size_t size,
-    size_t line_hold, size_t str_hold, uint64_t seed, const char *ref,
-    size_t ref_len, char **got, size_t *got_len)
+    size_t line_hold, size_t str_hold, bool own, uint64_t seed,
+    const char *ref, size_t ref_len, char **got, size_t *got_len)
 {
 	bool nl;
 	static const struct pl_end end = { .exited = true, .exit_code = 0 };
@@ -244,9 +248,12 @@ spooled(const struct payload *whole, const struct seen *sw,
 	size_t len;
 
 	CHECK(p != NULL && spool != -1);
-	payload_set_spool(p, spool);
+	if (own)
+		payload_own_spool(p);
+	else
+		payload_set_spool(p, spool);
 	payload_set_limits(p, line_hold, str_hold);
-	feed_chunks(p, spool, data, size, &seed);
+	feed_chunks(p, own ? -1 : spool, data, size, &seed);
 	payload_judge(p, &end, &v);
 	same(want, &v);
 	CHECK(sw->events == ss.events && sw->sum == ss.sum);
@@ -298,11 +305,18 @@ one_format(enum pl_format fmt, const uint8_t *data, size_t size,
 		/* Judged as exit 0 last: the verdict to compare with. */
 		payload_judge(whole, &ends[0], &a);
 		/* Every line read back, then some lines and strings held. */
-		spooled(whole, &sw, &a, data, size, 1, 1, seed, NULL, 0,
-		    &w1, &n1);
+		spooled(whole, &sw, &a, data, size, 1, 1, false, seed, NULL,
+		    0, &w1, &n1);
 		spooled(whole, &sw, &a, data, size,
 		    (size_t)(rng(&seed) % 200) + 1,
-		    (size_t)(rng(&seed) % 40) + 1, seed, w1, n1, &w2, &n2);
+		    (size_t)(rng(&seed) % 40) + 1, false, seed, w1, n1, &w2,
+		    &n2);
+		free(w2);
+		/* The sparse spool: only the lines not held are written. */
+		spooled(whole, &sw, &a, data, size,
+		    (size_t)(rng(&seed) % 200) + 1,
+		    (size_t)(rng(&seed) % 40) + 1, true, seed, w1, n1, &w2,
+		    &n2);
 		free(w1);
 		free(w2);
 	}

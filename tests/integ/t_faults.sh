@@ -68,32 +68,54 @@ t_faults_epipe_mid_delivery() {
 	ledger_done usage 125 && never_crashed err
 }
 
-# The spool's filesystem full: a 64 KiB tmpfs as TMPDIR in a private
-# mount namespace when we may mount one, else a 64 KiB file size limit
-# with SIGXFSZ ignored (write then fails with EFBIG).
-t_faults_spool_full() {
-	local rc
+# Runs cw with 64 KiB of room for the spool: a 64 KiB tmpfs as TMPDIR
+# in a private mount namespace when we may mount one, else a 64 KiB
+# file size limit with SIGXFSZ ignored (write then fails with EFBIG).
+# Sets rc, and want: the error a spool write then gets.
+cw_small_spool() {
+	rm -rf tiny out err
 	mkdir tiny
 	if unshare -m true 2>/dev/null; then
 		# shellcheck disable=SC2016 # expanded by the inner sh
-		CLAUDEWRAP_STATE_DIR=$T/state FAKE_MODE=flood FAKE_MB=1 \
-		    CLAUDEWRAP=$CLAUDEWRAP FAKE=$FAKE unshare -m sh -c '
+		CLAUDEWRAP_STATE_DIR=$T/state CLAUDEWRAP=$CLAUDEWRAP FAKE=$FAKE \
+		    unshare -m sh -c '
 			mount -t tmpfs -o size=64k tmpfs tiny || exit 99
 			TMPDIR=$PWD/tiny timeout -k 5 60 "$CLAUDEWRAP" \
-			    --claude="$FAKE" -p hi > out 2> err'
+			    --claude="$FAKE" "$@" > out 2> err' sh "$@"
 		rc=$?
-		[ "$rc" -ne 99 ] || { echo "    mount failed"; return 1; }
 		want='spool: No space left on device'
 	else
-		skip_under_valgrind "ulimit -f" && return 0
-		( trap '' XFSZ; ulimit -f 64; FAKE_MODE=flood FAKE_MB=1 cw -p hi \
-		    > out 2> err )
+		( trap '' XFSZ; ulimit -f 64; cw "$@" > out 2> err )
 		rc=$?
 		want='spool: File too large'
 	fi
-	[ "$rc" -eq 125 ] || { echo "    rc=$rc"; cat err; return 1; }
+	[ "$rc" -ne 99 ] || { echo "    mount failed"; return 1; }
+}
+
+# The spool's filesystem full while it must hold what is delivered: the
+# whole stream (stream-json), or a 1 MiB line (too long to hold).
+t_faults_spool_full() {
+	unshare -m true 2>/dev/null || ! skip_under_valgrind "ulimit -f" ||
+	    return 0
+	FAKE_MODE=flood FAKE_MB=1 cw_small_spool -p hi \
+	    --output-format stream-json || return 1
+	[ "$rc" -eq 125 ] || { echo "    stream-json: rc=$rc"; cat err; return 1; }
+	[ ! -s out ] && [ "$(done_lines err)" -eq 1 ] &&
+	    grep -q "detail=\"$want\"" err && never_crashed err || return 1
+	FAKE_MODE=big-result FAKE_BYTES=1048576 cw_small_spool -p hi || return 1
+	[ "$rc" -eq 125 ] || { echo "    big line: rc=$rc"; cat err; return 1; }
 	[ ! -s out ] && [ "$(done_lines err)" -eq 1 ] &&
 	    grep -q "detail=\"$want\"" err && never_crashed err
+}
+
+# Text delivery spools only lines too long to hold: 1 MiB of 1 KiB
+# events passes through 64 KiB of room.
+t_faults_spool_sparse() {
+	unshare -m true 2>/dev/null || ! skip_under_valgrind "ulimit -f" ||
+	    return 0
+	FAKE_MODE=flood FAKE_MB=1 cw_small_spool -p hi || return 1
+	[ "$rc" -eq 0 ] || { echo "    rc=$rc"; cat err; return 1; }
+	[ "$(cat out)" = flooded ] && [ "$(field status err)" = ok ]
 }
 
 # Descriptors near exhaustion: at every limit from 4 to 16 (at 3 the
