@@ -20,6 +20,13 @@ E2E=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$E2E/../.." && pwd)
 TEST_FILE=$(basename "$0" .sh)
 
+# The helpers shared with the integration tests (returns_, retry_, alive,
+# gone, kill_pid, lf, done_lines, done_count, field), not their runner.
+# shellcheck disable=SC2034 # read by tests/lib.sh
+TESTS_LIB_HELPERS_ONLY=1
+# shellcheck source=/dev/null # checked on its own (scripts/lint.sh)
+. "$ROOT/tests/lib.sh"
+
 CLAUDEWRAP=${CLAUDEWRAP:-build/asan/claudewrap}
 case $CLAUDEWRAP in /*) ;; *) CLAUDEWRAP=$ROOT/$CLAUDEWRAP ;; esac
 CW_BOUND=${CW_BOUND:-60}
@@ -84,48 +91,12 @@ SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/cw-e2e-$TEST_FILE.XXXXXX") ||
 
 # --- processes ------------------------------------------------------------
 
-# alive PID: the process exists and is not a zombie.
-alive() {
-	local st
-	[ -r "/proc/$1/stat" ] || return 1
-	st=$(sed 's/^.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
-}
+# alive, gone, retry_ (the polls) and kill_pid are tests/lib.sh's.
 
 # is_stub PID: the process is one of our stubborn MCP servers (guards
 # against pid reuse before signalling it).
 is_stub() {
 	tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -q 'stubborn_mcp\.py'
-}
-
-# poll_until SECONDS COMMAND...: run COMMAND with growing delays (10 ms,
-# doubling, at most 250 ms) until it succeeds or SECONDS have passed.
-poll_until() {
-	local limit=$1 d=0.01 start now
-	shift
-	start=$(date +%s%N)
-	while :; do
-		"$@" && return 0
-		now=$(date +%s%N)
-		[ $(((now - start) / 1000000)) -ge "$(awk -v s="$limit" 'BEGIN{printf "%d", s*1000}')" ] &&
-			return 1
-		sleep "$d"
-		d=$(awk -v d="$d" 'BEGIN{d*=2; if (d>0.25) d=0.25; print d}')
-	done
-}
-
-_not_alive() { ! alive "$1"; }
-
-# wait_gone PID TIMEOUT: true once PID is gone (or a zombie).
-wait_gone() { poll_until "$2" _not_alive "$1"; }
-
-# kill_pid PID: TERM, then KILL after 2 s, for a process this test started.
-kill_pid() {
-	alive "$1" || return 0
-	kill -TERM "$1" 2>/dev/null
-	wait_gone "$1" 2 && return 0
-	kill -KILL "$1" 2>/dev/null
-	wait_gone "$1" 2
 }
 
 # --- the mock API -----------------------------------------------------------
@@ -139,7 +110,7 @@ mock_start() {
 		--log "$SCRATCH/mock.log" --script "$SCRATCH/script.json" \
 		--max-seconds "${MOCK_MAX_SECONDS:-600}" 2>"$SCRATCH/mock.err" &
 	MOCK_PID=$!
-	poll_until 10 _port_ready || fatal "mock did not start: $(cat "$SCRATCH/mock.err")"
+	retry_ 10 _port_ready || fatal "mock did not start: $(cat "$SCRATCH/mock.err")"
 	MOCK_PORT=$(cat "$SCRATCH/mock.port")
 }
 
@@ -248,9 +219,9 @@ cw_bg() {
 # cw_wait TIMEOUT: wait for the background claudewrap; its exit status, or
 # 255 (after killing it) when it did not end within TIMEOUT seconds.
 cw_wait() {
-	if ! wait_gone "$CW_PID" "$1"; then
+	if ! retry_ "$1" gone "$CW_PID"; then
 		note "claudewrap (pid $CW_PID) still running after $1 s; killed"
-		kill -KILL "$CW_PID" 2>/dev/null
+		kill_pid "$CW_PID" 0
 		wait "$CW_PID" 2>/dev/null
 		return 255
 	fi
@@ -336,46 +307,22 @@ jval() { _jpy val "$1" "$2"; }
 
 # --- assertions (coreutils-test style) ---------------------------------------------
 
+# fail_ MESSAGE: tests/lib.sh's, redefined: the current case has failed
+# (returns_ there reports through it).
 fail_() {
 	_case_failed=1
 	note "FAIL: $*"
 	return 1
 }
 
-# returns_ CODE COMMAND...: COMMAND exits with CODE.
-returns_() {
-	local want=$1 got
-	shift
-	"$@"
-	got=$?
-	[ "$got" -eq "$want" ] && return 0
-	fail_ "expected exit $want, got $got: $*"
-}
-
-# The claudewrap lines of $C/err with event=done.
-done_lines() { grep '^claudewrap: .* event=done\( \|$\)' "$C/err"; }
-
-# lf KEY: the value of KEY in the logfmt line on stdin, unquoted and
-# unescaped (empty when absent).
-lf() {
-	perl -ne 'BEGIN { $k = shift }
-		if (/(?:^| )\Q$k\E=("(?:[^"\\]|\\.)*"|\S*)/) {
-			$v = $1;
-			if ($v =~ s/^"(.*)"$/$1/s) {
-				$v =~ s/\\(.)/$1 eq "n" ? "\n" : $1 eq "t" ? "\t" : $1/ge;
-			}
-			print "$v\n";
-		}
-		last' "$1"
-}
-
-# done_field KEY: the value of KEY in the done line, unquoted.
-done_field() { done_lines | tail -n 1 | lf "$1"; }
+# done_field KEY: the value of KEY in the case's done line (field, lf and
+# done_lines are tests/lib.sh's).
+done_field() { field "$1" "$C/err"; }
 
 # expect_done STATUS EXIT: exactly one done line, with that status and exit.
 expect_done() {
 	local n st ex
-	n=$(done_lines | wc -l)
+	n=$(done_count "$C/err")
 	if [ "$n" -ne 1 ]; then
 		fail_ "expected one event=done line on stderr, found $n"
 		return 1
@@ -437,7 +384,7 @@ expect_stubs_gone() {
 		return 1
 	}
 	for p in $pids; do
-		if ! wait_gone "$p" "${1:-0.5}"; then
+		if ! retry_ "${1:-0.5}" gone "$p"; then
 			fail_ "stubborn MCP server $p still alive: $(ps -o pid=,ppid=,pgid=,sid=,args= -p "$p")"
 			ok=1
 		fi
@@ -499,7 +446,7 @@ _reap_case() {
 	done
 	_bg_pids=()
 	for p in $(stub_pids); do
-		alive "$p" && is_stub "$p" && kill -KILL "$p" 2>/dev/null
+		is_stub "$p" && kill_pid "$p" 0
 	done
 	return 0
 }

@@ -223,7 +223,7 @@ t_sigterm_in_backoff() {
 	local t0 t1 rc
 	script '[{"kind":"http","status":429,"message":"rate limited"},{"kind":"ok","text":"never"}]'
 	cw_bg --retries=3 --backoff=30s --state-dir="$C/state" -p hi
-	if ! poll_until 30 _has_retry; then
+	if ! retry_ 30 _has_retry; then
 		fail_ "no event=retry line within 30 s"
 		return
 	fi
@@ -254,7 +254,7 @@ t_shared_cooldown_reset() {
 	# script is made "429 (reset T) until T, then ok" with that T.
 	script '[{"kind":"usage_limit","reset_in":5}]'
 	cw_n 1 --retries=6 --backoff=1s --backoff-max=4s --state-dir="$C/state" -p hi
-	if ! poll_until 45 _has_retry "$C/err.1"; then
+	if ! retry_ 45 _has_retry "$C/err.1"; then
 		fail_ "run 1: no event=retry line within 45 s"
 		return
 	fi
@@ -330,7 +330,7 @@ t_shared_cooldown_concurrent() {
 	done
 	# T is set when the first request arrives (eight CLIs starting at once
 	# on a small machine take seconds to get there).
-	if ! poll_until 45 _first_post_seen; then
+	if ! retry_ 45 _first_post_seen; then
 		fail_ "no request within 45 s"
 	else
 		first=$(main_log | head -n 1 | sed 's/^{"t": \([0-9.]*\),.*/\1/')

@@ -30,7 +30,7 @@ t_tool_called() {
 	expect_posts 2
 	[ "$(case_log | grep '"method": "POST"' | grep -c '"tool_result": true')" -eq 1 ] ||
 		fail_ "the tool's result never went back to the mock"
-	done_lines | grep -q 'tools_called' ||
+	done_lines "$C/err" | grep -q 'tools_called' ||
 		note "(the done line does not list tools_called)"
 }
 
@@ -74,7 +74,7 @@ t_transcript_explain() {
 	returns_ 0 cw --retries=1 --expect-tool=Bash --transcript="$C/tx" \
 		--state-dir="$C/state" -p 'say hi' || return
 	expect_done ok 0
-	run=$(done_lines | tail -n 1 | lf run)
+	run=$(done_field run)
 	f=$C/tx/$run.jsonl
 	if [ -z "$run" ] || [ ! -f "$f" ]; then
 		fail_ "no transcript $f (run '$run'): $(ls -la "$C/tx")"

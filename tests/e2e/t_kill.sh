@@ -24,7 +24,7 @@ marker_pids() {
 _no_marker() { [ -z "$(marker_pids "$1")" ]; }
 
 expect_marker_gone() {
-	poll_until 0.5 _no_marker "$1" && return 0
+	retry_ 0.5 _no_marker "$1" && return 0
 	local p
 	for p in $(marker_pids "$1"); do
 		fail_ "left behind: $(ps -o pid=,ppid=,pgid=,sid=,args= -p "$p" | cut -c1-160)"
@@ -64,7 +64,7 @@ t_sigterm_mid_hang() {
 	local rc
 	script '[{"kind":"hang"}]'
 	cw_bg --retries=1 -p hi --mcp-config "$(mcp_config)"
-	if ! poll_until 20 _hang_in_progress; then
+	if ! retry_ 20 _hang_in_progress; then
 		fail_ "the request never reached the mock"
 		return
 	fi
@@ -109,7 +109,7 @@ t_sigterm_bash_tool() {
 	local marker=48.$$$RANDOM rc
 	script '[{"kind":"tool_use","name":"Bash","input":{"command":"echo start \u0026\u0026 sleep '"$marker"'","description":"Wait"}},{"kind":"ok","text":"answer after the kill"}]'
 	cw_bg --retries=1 --kill-after=1s -p hi
-	if ! poll_until 20 _marker_running "sleep $marker"; then
+	if ! retry_ 20 _marker_running "sleep $marker"; then
 		fail_ "the Bash command never started"
 		return
 	fi

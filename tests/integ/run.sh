@@ -17,7 +17,7 @@ cw() { cw_t "$@"; }
 t_ok() {
 	returns_ 0 cw -p hi > out 2> err || return 1
 	[ "$(cat out)" = hello ] || return 1
-	[ "$(done_lines err)" -eq 1 ] || return 1
+	[ "$(done_count err)" -eq 1 ] || return 1
 	[ "$(field status err)" = ok ] && [ "$(field exit err)" = 0 ] &&
 	    [ "$(field model err)" = fake-model ] &&
 	    [ "$(field output_tokens err)" = 12 ]
@@ -76,7 +76,7 @@ t_sigterm_forwarded() {
 	local rc=$?
 	none_alive pids || { kill_listed pids; return 1; }
 	[ "$rc" -eq 143 ] || { echo "rc=$rc"; return 1; }
-	[ "$(done_lines err)" -eq 1 ] && [ "$(field status err)" = signal ] &&
+	[ "$(done_count err)" -eq 1 ] && [ "$(field status err)" = signal ] &&
 	    [ "$(field exit err)" = 143 ]
 }
 
@@ -169,7 +169,7 @@ t_bad_options_125() {
 	    --backoff=1e3 --log-format=xml --retry-on=auth \
 	    '--retry-on=rate_limit,' --cache-ratio-warn=-1 --kill-after=nan; do
 		returns_ 125 cw "$bad" -p hi > out 2> err || return 1
-		[ "$(done_lines err)" -eq 1 ] || return 1
+		[ "$(done_count err)" -eq 1 ] || return 1
 		grep -q -- "${bad%%=*}: bad value" err || { cat err; return 1; }
 		[ ! -s out ] || return 1
 	done
@@ -349,7 +349,7 @@ t_cli_version() {
 t_stdout_epipe() {
 	# The reader is gone before delivery: a done line all the same.
 	( FAKE_MODE=ok cw -p hi 2> err; echo "rc=$?" > rc ) | true
-	[ "$(done_lines err)" -eq 1 ] && grep -q 'Broken pipe' err &&
+	[ "$(done_count err)" -eq 1 ] && grep -q 'Broken pipe' err &&
 	    grep -q 'rc=125' rc
 }
 

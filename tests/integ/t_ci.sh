@@ -45,7 +45,7 @@ t_ci_quiet_ok_failure_tells_all() {
 	# Everything that was held, in order, then the done line, last.
 	grep -q '^claudewrap: .*event=start' err &&
 	    grep -q '^cli trouble: quota$' err &&
-	    [ "$(done_lines err)" -eq 1 ] &&
+	    [ "$(done_count err)" -eq 1 ] &&
 	    tail -n 1 err | grep -q "event=done .*exit=$rc" || { cat err; return 1; }
 	[ "$(grep -n '^cli trouble' err | cut -d: -f1)" -lt \
 	    "$(grep -n 'event=done' err | cut -d: -f1)" ]

@@ -51,7 +51,7 @@ t_faults_epipe_every_mode() {
 		( FAKE_MODE=trickle FAKE_SECS=1 cw --output-format="$fmt" -p hi \
 		    2> "err.$fmt"; echo "$?" > "rc.$fmt" ) | true
 		[ "$(cat "rc.$fmt")" = 125 ] || { echo "$fmt: rc $(cat "rc.$fmt")"; return 1; }
-		[ "$(done_lines "err.$fmt")" -eq 1 ] || return 1
+		[ "$(done_count "err.$fmt")" -eq 1 ] || return 1
 		[ "$(field status "err.$fmt")" = usage ] || return 1
 		grep -q 'detail=.*Broken pipe' "err.$fmt" || return 1
 	done
@@ -63,7 +63,7 @@ t_faults_epipe_mid_delivery() {
 	( FAKE_MODE=big-result FAKE_BYTES=1048576 cw -p hi 2> err
 	    echo "$?" > rc ) | head -c 10 > got
 	[ "$(cat rc)" = 125 ] || return 1
-	[ "$(done_lines err)" -eq 1 ] && [ "$(field status err)" = usage ] &&
+	[ "$(done_count err)" -eq 1 ] && [ "$(field status err)" = usage ] &&
 	    grep -q 'detail="delivery to stdout: Broken pipe"' err || return 1
 	ledger_done usage 125 && never_crashed err
 }
@@ -100,11 +100,11 @@ t_faults_spool_full() {
 	FAKE_MODE=flood FAKE_MB=1 cw_small_spool -p hi \
 	    --output-format stream-json || return 1
 	[ "$rc" -eq 125 ] || { echo "    stream-json: rc=$rc"; cat err; return 1; }
-	[ ! -s out ] && [ "$(done_lines err)" -eq 1 ] &&
+	[ ! -s out ] && [ "$(done_count err)" -eq 1 ] &&
 	    grep -q "detail=\"$want\"" err && never_crashed err || return 1
 	FAKE_MODE=big-result FAKE_BYTES=1048576 cw_small_spool -p hi || return 1
 	[ "$rc" -eq 125 ] || { echo "    big line: rc=$rc"; cat err; return 1; }
-	[ ! -s out ] && [ "$(done_lines err)" -eq 1 ] &&
+	[ ! -s out ] && [ "$(done_count err)" -eq 1 ] &&
 	    grep -q "detail=\"$want\"" err && never_crashed err
 }
 
@@ -140,7 +140,7 @@ t_faults_fd_limit() {
 			    { echo "n=$n:"; cat err; return 1; } ;;
 		*)	echo "n=$n: rc=$rc"; cat err; return 1 ;;
 		esac
-		[ "$(done_lines err)" -eq 1 ] || { echo "n=$n: done lines"; cat err; return 1; }
+		[ "$(done_count err)" -eq 1 ] || { echo "n=$n: done lines"; cat err; return 1; }
 		never_crashed err || return 1
 		none_alive pids || { kill_listed pids; return 1; }
 	done
@@ -171,7 +171,7 @@ t_faults_write_after_children_killed() {
 	[ "$(wc -l < pids)" -eq 3 ] && none_alive pids ||
 	    { kill_listed pids; return 1; }
 	[ ! -s out ] && [ "$(field status err)" = timeout ] &&
-	    [ "$(done_lines err)" -eq 1 ]
+	    [ "$(done_count err)" -eq 1 ]
 }
 
 # A stopped CLI does not act on SIGTERM until continued: the kill sends
@@ -475,7 +475,7 @@ t_faults_bad_claude() {
 			fi
 			local rc=$?
 			if [ "$rc" -ne "$want" ] || [ -s out ] || [ -e ran ] ||
-			    [ "$(done_lines err)" -ne 1 ] ||
+			    [ "$(done_count err)" -ne 1 ] ||
 			    [ "$(grep -vc 'event=\(start\|attempt\)' err)" -ne 1 ]; then
 				echo "    $c via $via: rc=$rc"
 				sed 's/^/      /' err

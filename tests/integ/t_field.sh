@@ -37,7 +37,7 @@ t_field_two_installs() {
 	    FAKE_PIDS=$PWD/pids returns_ 0 timeout -k 5 30 claude -p hi \
 	    > out 2> err || { cat err; return 1; }
 	[ "$(cat out)" = hello ] || return 1
-	[ "$(done_lines err)" -eq 1 ] || { cat err; return 1; }
+	[ "$(done_count err)" -eq 1 ] || { cat err; return 1; }
 	# A copy of the binary is known for one: the real CLI is logged.
 	grep -q "claude=$PWD/real/claude" err || { cat err; return 1; }
 	[ "$(wc -l < pids)" -eq 1 ] || return 1
@@ -50,7 +50,7 @@ t_field_two_installs() {
 	    returns_ 0 timeout -k 5 30 "$CLAUDEWRAP" --tag=x -p hi > out3 \
 	    2> err3 || return 1
 	# (the fake prints its stream whatever it is asked: the raw CLI ran)
-	grep -q '"result":"hello"' out3 && [ "$(done_lines err3)" -eq 0 ]
+	grep -q '"result":"hello"' out3 && [ "$(done_count err3)" -eq 0 ]
 }
 
 # A `claude` on PATH that is a wrapper script running claudewrap: no
@@ -113,7 +113,7 @@ t_field_fifo_ledger() {
 	mkdir -p state
 	mkfifo state/ledger.jsonl
 	returns_ 0 cw -p hi > out 2> err || return 1
-	[ "$(cat out)" = hello ] && [ "$(done_lines err)" -eq 1 ] &&
+	[ "$(cat out)" = hello ] && [ "$(done_count err)" -eq 1 ] &&
 	    grep -q 'reason=ledger .*error="not a regular file"' err || return 1
 	# SIGTERM is serviced while it is there, too.
 	mkfifo tx

@@ -277,7 +277,7 @@ t_life_lock_busy_then_wait() {
 	retry_ 20 grep -q 'event=attempt' err1 || release_and_fail "$pid" || return 1
 	returns_ 75 cw --lock=job -p hi > out2 2> err2 ||
 	    release_and_fail "$pid" || return 1
-	[ ! -s out2 ] && [ "$(done_lines err2)" -eq 1 ] &&
+	[ ! -s out2 ] && [ "$(done_count err2)" -eq 1 ] &&
 	    [ "$(field status err2)" = locked ] && [ "$(field exit err2)" = 75 ] ||
 	    release_and_fail "$pid" || return 1
 	done_record state/ledger.jsonl "$(field run err2)" > rec ||
@@ -456,13 +456,13 @@ t_life_log_quiet() {
 	printf 'x' > in
 	FAKE_MODE=fail-once-stdin FAKE_STATE=$PWD/n returns_ 0 cw --quiet \
 	    --retries=2 --backoff=0.05s -p < in > out 2> err || return 1
-	[ "$(grep -c '^claudewrap: ' err)" -eq 1 ] && [ "$(done_lines err)" -eq 1 ] ||
+	[ "$(grep -c '^claudewrap: ' err)" -eq 1 ] && [ "$(done_count err)" -eq 1 ] ||
 	    { cat err; return 1; }
 	[ "$(field attempts err)" = 2 ] || return 1
 	# A warning is not the done line either.
 	returns_ 0 cw --quiet --low-output-tokens=100 -p hi > out 2> err1 ||
 	    return 1
-	[ "$(grep -c '^claudewrap: ' err1)" -eq 1 ] && [ "$(done_lines err1)" -eq 1 ] ||
+	[ "$(grep -c '^claudewrap: ' err1)" -eq 1 ] && [ "$(done_count err1)" -eq 1 ] ||
 	    { cat err1; return 1; }
 	returns_ 0 cw --quiet --log-format=json -p hi > out 2> err2 || return 1
 	[ "$(grep -c '^{"' err2)" -eq 1 ] && grep -q '^{.*"event":"done"' err2

@@ -190,7 +190,7 @@ t_txn_own_log_in_tree() {
 	    --backoff=0.1s -p hi > ../out 2>> run.log.txt || return 1
 	head -n 1 run.log.txt | grep -q 'an earlier run' || return 1
 	[ "$(grep -c 'event=restore' run.log.txt)" -eq 2 ] &&
-	    [ "$(done_lines run.log.txt)" -eq 1 ] || return 1
+	    [ "$(done_count run.log.txt)" -eq 1 ] || return 1
 	[ "$(field files_changed run.log.txt)" = 4 ] &&
 	    [ "$(field status run.log.txt)" = unavailable ]
 }
@@ -224,7 +224,7 @@ t_txn_outside_git() {
 	# git's own words are in the detail.
 	field detail ../err | grep -q 'not in a git work tree.*fatal: not a git repository' ||
 	    return 1
-	[ "$(done_lines ../err)" -eq 1 ] || return 1
+	[ "$(done_count ../err)" -eq 1 ] || return 1
 	# No git at all: the same, before anything runs.
 	cd .. && make_repo || return 1
 	FAKE_MODE=edit FAKE_PIDS=$PWD/../pids CLAUDEWRAP_STATE_DIR="$T/state" \
