@@ -575,8 +575,15 @@ attempt_run(const struct attempt_cfg *cfg, struct attempt_res *res)
 		a.tick_at = now + cfg->tick_ms;
 	a.sample_at = now + (cfg->max_rss_kb > 0 ? SAMPLE_LIMIT_MS : SAMPLE_MS);
 	event_loop(&a);
-	/* Its exit overlaps delivery and the done record. */
-	res->guard_pid = guard_close(&a.g);
+	/*
+	 * With nothing left below it, the guardian is only exiting: that
+	 * overlaps delivery and the done record. Otherwise it kills what is
+	 * left, and nothing of this attempt may outlive attempt_run.
+	 */
+	if (a.tree_empty)
+		res->guard_pid = guard_close(&a.g);
+	else
+		guard_end(&a.g);
 	judge(&a);
 	log_reaped(&a);
 }

@@ -1,6 +1,7 @@
 #include "clock.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 static int64_t
@@ -24,15 +25,45 @@ clock_real_ms(void)
 	return clock_ms(CLOCK_REALTIME);
 }
 
+/*
+ * The civil date of a day count since 1970-01-01 (proleptic Gregorian;
+ * H. Hinnant's civil_from_days). Not gmtime_r: glibc's loads the local
+ * time zone first (/etc/localtime), on every run, for a UTC stamp.
+ */
+static void
+civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t era;
+	unsigned doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
 void
 clock_iso(int64_t epoch_ms, char buf[CLOCK_ISO_LEN])
 {
-	time_t secs = (time_t)(epoch_ms / 1000);
-	struct tm tm;
-	char date[24];
+	int64_t ms = epoch_ms % 1000, secs, days, sod, y;
+	unsigned m, d;
+	char tmp[80];	/* any year fits; the caller's buffer takes 4 digits */
 
-	gmtime_r(&secs, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, CLOCK_ISO_LEN, "%.20s.%03uZ", date,
-	    (unsigned)(epoch_ms % 1000) % 1000u);
+	if (ms < 0)
+		ms += 1000;
+	secs = (epoch_ms - ms) / 1000;
+	sod = secs % 86400;
+	if (sod < 0)
+		sod += 86400;
+	days = (secs - sod) / 86400;
+	civil_from_days(days, &y, &m, &d);
+	snprintf(tmp, sizeof(tmp), "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ",
+	    (long long)y, m, d, (unsigned)(sod / 3600),
+	    (unsigned)(sod / 60 % 60), (unsigned)(sod % 60), (unsigned)ms);
+	strlcpy(buf, tmp, CLOCK_ISO_LEN);
 }

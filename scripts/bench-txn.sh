@@ -54,9 +54,12 @@ repo() {
 	fi
 }
 
-# A "CLI" that rewrites every file of the tree, then fails with 529.
+# A "CLI" that rewrites every file of the tree, then fails with 529. It
+# answers --version as the CLI does: claudewrap asks before the snapshot,
+# and a probe that rewrote the tree would leave nothing to restore.
 cat > "$W/rewrite-all" <<'SH'
 #!/bin/sh
+[ "${1:-}" = --version ] && { echo '2.1.332 (Claude Code)'; exit 0; }
 find . -path ./.git -prune -o -name 'f*.txt' -exec sed -i 's/^line 0/LINE 0/' {} +
 echo '{"type":"system","subtype":"init","session_id":"s-1"}'
 echo '{"type":"result","subtype":"success","is_error":true,"result":"API Error: 529 Overloaded","api_error_status":529}'

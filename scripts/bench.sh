@@ -315,24 +315,28 @@ def median_diff_ci(a, b, n=2000):
     return d[int(n * .025)] * 1000, d[int(n * .975)] * 1000
 
 
-def overhead_verdict(diff, lo):
-    """At or under timeout's: met. Over it by less than the noise (the
-    interval reaches 0): met within noise. Over it beyond that: MISSED."""
-    if diff <= 0:
+def overhead_verdict(diff, lo, allow):
+    """At or under timeout's plus allow (ms): met. Over it by less than
+    the noise (the interval reaches allow): met within noise. Over it
+    beyond that: MISSED."""
+    if diff <= allow:
         return "met"
-    return "met within noise" if lo <= 0 else "MISSED"
+    return "met within noise" if lo <= allow else "MISSED"
 
 
+# The contract's budget: timeout(1)'s overhead plus the done record's
+# fsync (0.5 ms); without a ledger there is no fsync to allow for.
 lo_c, hi_c = median_diff_ci(times["claudewrap"], times["timeout"])
 lo_o, hi_o = median_diff_ci(times["claudewrap_ledger_off"], times["timeout"])
-v_c = overhead_verdict(ov_c - ov_t, lo_c)
-v_o = overhead_verdict(ov_o - ov_t, lo_o)
+v_c = overhead_verdict(ov_c - ov_t, lo_c, 0.5)
+v_o = overhead_verdict(ov_o - ov_t, lo_o, 0)
 md.append("")
-md.append("Budget: claudewrap's overhead <= timeout(1)'s: %.2f ms vs %.2f ms, "
-          "difference %+.2f ms (95%% interval %+.2f to %+.2f): **%s**; with "
-          "--ledger=off (no fsync): %.2f ms, difference %+.2f ms (%+.2f to "
-          "%+.2f): %s" % (ov_c, ov_t, ov_c - ov_t, lo_c, hi_c, v_c, ov_o,
-                          ov_o - ov_t, lo_o, hi_o, v_o))
+md.append("Budget: claudewrap's overhead <= timeout(1)'s + 0.5 ms (the done "
+          "record's fsync): %.2f ms vs %.2f ms, difference %+.2f ms (95%% "
+          "interval %+.2f to %+.2f): **%s**; with --ledger=off (no fsync, "
+          "so against timeout's alone): %.2f ms, difference %+.2f ms (%+.2f "
+          "to %+.2f): %s" % (ov_c, ov_t, ov_c - ov_t, lo_c, hi_c, v_c, ov_o,
+                             ov_o - ov_t, lo_o, hi_o, v_o))
 if v_c == "MISSED":
     missed.append("wall-time overhead")
 # The shell-script fake, as the CLI prints: within timeout's plus one

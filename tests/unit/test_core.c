@@ -9,10 +9,13 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check_main.h"
 #include "cliargs.h"
+#include <time.h>
+
 #include "clock.h"
 #include "duration.h"
 #include "locate.h"
@@ -423,6 +426,35 @@ START_TEST(tree_started_ms_self_zombie_gone)
 }
 END_TEST
 
+/* The UTC stamp, computed without gmtime_r, agrees with it. */
+START_TEST(clock_iso_matches_gmtime)
+{
+	static const int64_t fixed[] = { 0, 999, 951782400000, 951868799999,
+	    4102444800000, 4107542399123, 253402300799999, 1795970648798 };
+	uint64_t x = UINT64_C(0x9e3779b97f4a7c15);
+	char got[CLOCK_ISO_LEN], want[64], date[40];
+
+	for (size_t i = 0; i < 2000 + sizeof(fixed) / sizeof(fixed[0]); i++) {
+		int64_t ms;
+		time_t secs;
+		struct tm tm;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		/* Up to the year 9999, the last with four digits. */
+		ms = i < sizeof(fixed) / sizeof(fixed[0]) ? fixed[i] :
+		    (int64_t)(x % UINT64_C(253402300800000));
+		secs = (time_t)(ms / 1000);
+		ck_assert_ptr_nonnull(gmtime_r(&secs, &tm));
+		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(want, sizeof(want), "%s.%03dZ", date, (int)(ms % 1000));
+		clock_iso(ms, got);
+		ck_assert_str_eq(got, want);
+	}
+}
+END_TEST
+
 START_TEST(status_table)
 {
 	ck_assert_int_eq(status_exit(ST_EMPTY_PAYLOAD, 0), 42);
@@ -491,6 +523,7 @@ core_suite(void)
 	tcase_add_test(tc, cliargs_rewrite);
 	tcase_add_test(tc, cliargs_fallback_and_bad_format);
 	tcase_add_test(tc, tree_started_ms_self_zombie_gone);
+	tcase_add_test(tc, clock_iso_matches_gmtime);
 	tcase_add_test(tc, status_table);
 	tcase_add_test(tc, manpage_exit_status);
 	suite_add_tcase(s, tc);
