@@ -528,6 +528,12 @@ static const struct field f_event[] = {
 };
 static const struct shape sh_event = { SH_OBJ, NULL, f_event };
 
+const struct shape *
+payload_event_shape(void)
+{
+	return &sh_event;
+}
+
 /* A line that is no JSON object: its head noted as a held one's is. */
 static int
 scanned_bad(struct payload *p)

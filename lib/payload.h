@@ -96,7 +96,10 @@ struct verdict {
 };
 
 struct payload;
+struct shape;
 
+/* The members of a stream event that are judged (jscan.h); for benches. */
+const struct shape *payload_event_shape(void);
 /* NULL when out of memory. The hook may be NULL. */
 struct payload	*payload_new(enum pl_format, pl_hook *, void *ctx);
 void		 payload_free(struct payload *);

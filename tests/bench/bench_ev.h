@@ -1,5 +1,7 @@
 /*
- * What the two bench reducers (read_jscan.c, read_stream_yajl.c) pull out
+ * The reading of standard input the stream benches share (read_stream.c,
+ * read_jscan.c, read_stream_yajl.c), and what the two bench reducers
+ * (read_jscan.c, read_stream_yajl.c) pull out
  * of one stream-json line, and the summary both print, so their outputs
  * can be compared with diff: the same struct filled by either reader,
  * the same counts, the same checksum over every field kept.
@@ -18,6 +20,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <err.h>
+#include <errno.h>
+#include <unistd.h>
 
 #define EV_STR		64	/* a kept string, cut to this less one */
 #define EV_TOOLS	8	/* tool_use names kept per line */
@@ -197,6 +202,58 @@ ev_print(const struct ev_sum *s)
 	    s->result_bytes, s->last_result_head);
 	printf("session %s\nchecksum %016llx\n", s->last_session,
 	    (unsigned long long)s->hash);
+}
+
+/*
+ * Standard input in 64 KiB pieces, cut into lines: piece gets a line's
+ * bytes in as many calls as they arrive in, end is called at its
+ * newline, and at the end of input when a last line had bytes.
+ */
+/* One read of standard input into buf: bytes read, 0 at its end. */
+static inline size_t
+ev_read_some(char *buf, size_t size)
+{
+	ssize_t n;
+
+	while ((n = read(0, buf, size)) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		err(2, "read");
+	return (size_t)n;
+}
+
+static inline void
+ev_read_lines(void (*piece)(void *, const char *, size_t),
+    void (*end)(void *), void *ctx)
+{
+	static char buf[65536];
+	bool open_line = false;
+	size_t n;
+
+	while ((n = ev_read_some(buf, sizeof(buf))) > 0) {
+		const char *b = buf, *nl;
+
+		while (n > 0) {
+			size_t take;
+
+			nl = memchr(b, '\n', n);
+			take = nl != NULL ? (size_t)(nl - b) : n;
+			if (take > 0) {
+				piece(ctx, b, take);
+				open_line = true;
+			}
+			b += take;
+			n -= take;
+			if (nl != NULL) {
+				end(ctx);
+				open_line = false;
+				b++;
+				n--;
+			}
+		}
+	}
+	if (open_line)
+		end(ctx);
 }
 
 #endif

@@ -28,69 +28,11 @@
 #include <unistd.h>
 
 #include "jscan.h"
+#include "payload.h"
 #include "bench_ev.h"
 
 #define LINE_HOLD_BYTES	((size_t)256 << 10)	/* as payload.c */
 
-/* payload.c's sh_event, verbatim. */
-static const struct shape sh_leaf = { SH_LEAF, NULL, NULL };
-static const struct shape sh_result = { SH_RESULT, NULL, NULL };
-static const struct shape sh_errors = { SH_FIRST_STR, NULL, NULL };
-
-static const struct field f_input[] = {
-	{ "skill", &sh_leaf }, { "command", &sh_leaf }, { "name", &sh_leaf },
-	{ NULL, NULL }
-};
-static const struct shape sh_input = { SH_OBJ, NULL, f_input };
-static const struct field f_block[] = {
-	{ "type", &sh_leaf }, { "name", &sh_leaf }, { "input", &sh_input },
-	{ NULL, NULL }
-};
-static const struct shape sh_block = { SH_OBJ, NULL, f_block };
-static const struct shape sh_content = { SH_TOOLS, &sh_block, NULL };
-static const struct field f_message[] = {
-	{ "content", &sh_content }, { "id", &sh_leaf }, { NULL, NULL }
-};
-static const struct shape sh_message = { SH_OBJ, NULL, f_message };
-
-static const struct field f_usage[] = {
-	{ "input_tokens", &sh_leaf }, { "output_tokens", &sh_leaf },
-	{ "cache_read_input_tokens", &sh_leaf },
-	{ "cache_creation_input_tokens", &sh_leaf }, { NULL, NULL }
-};
-static const struct shape sh_usage = { SH_OBJ, NULL, f_usage };
-static const struct field f_model[] = {
-	{ "outputTokens", &sh_leaf }, { NULL, NULL }
-};
-static const struct shape sh_model = { SH_OBJ, NULL, f_model };
-static const struct shape sh_model_usage = { SH_MAP, &sh_model, NULL };
-
-static const struct field f_limit[] = {
-	{ "status", &sh_leaf }, { "resetsAt", &sh_leaf },
-	{ "resets_at", &sh_leaf }, { "isUsingOverage", &sh_leaf },
-	{ NULL, NULL }
-};
-static const struct shape sh_limit = { SH_OBJ, NULL, f_limit };
-
-static const struct field f_event[] = {
-	{ "type", &sh_leaf }, { "subtype", &sh_leaf },
-	{ "model", &sh_leaf }, { "session_id", &sh_leaf },
-	{ "attempt", &sh_leaf }, { "max_retries", &sh_leaf },
-	{ "retry_delay_ms", &sh_leaf }, { "error_status", &sh_leaf },
-	{ "error", &sh_leaf }, { "fallback_model", &sh_leaf },
-	{ "original_model", &sh_leaf },
-	{ "rate_limit_info", &sh_limit }, { "status", &sh_leaf },
-	{ "resetsAt", &sh_leaf }, { "resets_at", &sh_leaf },
-	{ "isUsingOverage", &sh_leaf },
-	{ "message", &sh_message },
-	{ "is_error", &sh_leaf }, { "api_error_status", &sh_leaf },
-	{ "result", &sh_result }, { "terminal_reason", &sh_leaf },
-	{ "errors", &sh_errors }, { "usage", &sh_usage },
-	{ "total_cost_usd", &sh_leaf }, { "num_turns", &sh_leaf },
-	{ "modelUsage", &sh_model_usage },
-	{ NULL, NULL }
-};
-static const struct shape sh_event = { SH_OBJ, NULL, f_event };
 
 /* A leaf as text: a string decoded, a number as %.17g, else its word. */
 static void
@@ -227,11 +169,11 @@ end_line(struct rd_line *r)
 		return;
 	ev_clear(&r->ev);
 	if (r->spooled > 0)
-		how = jscan_line(r->js, &sh_event, NULL, 0, r->spooled,
+		how = jscan_line(r->js, payload_event_shape(), NULL, 0, r->spooled,
 		    JS_STR_HOLD, &l);
 	else {
 		r->buf[r->len] = '\0';
-		how = jscan_line(r->js, &sh_event, r->buf, 0, r->len,
+		how = jscan_line(r->js, payload_event_shape(), r->buf, 0, r->len,
 		    JS_STR_HOLD, &l);
 	}
 	if (how == JS_ERR)
@@ -286,13 +228,23 @@ add(struct rd_line *r, const char *b, size_t n)
 	r->len += n;
 }
 
+static void
+on_piece(void *ctx, const char *b, size_t n)
+{
+	add(ctx, b, n);
+}
+
+static void
+on_end(void *ctx)
+{
+	end_line(ctx);
+}
+
 int
 main(int argc, char **argv)
 {
-	static char buf[65536];
 	static struct rd_line r;
 	char tmpl[] = "/tmp/read_jscan.XXXXXX";
-	ssize_t n;
 
 	if (argc == 2 && strcmp(argv[1], "-n") == 0)
 		no_fill = true;
@@ -306,32 +258,7 @@ main(int argc, char **argv)
 	if ((r.js = jscan_new(r.spool)) == NULL)
 		err(2, "jscan_new");
 	ev_sum_init(&r.sum);
-	for (;;) {
-		const char *b = buf, *nl;
-
-		if ((n = read(0, buf, sizeof(buf))) < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			err(2, "read");
-		if (n == 0)
-			break;
-		while (n > 0) {
-			size_t take;
-
-			nl = memchr(b, '\n', (size_t)n);
-			take = nl != NULL ? (size_t)(nl - b) : (size_t)n;
-			add(&r, b, take);
-			b += take;
-			n -= (ssize_t)take;
-			if (nl != NULL) {
-				end_line(&r);
-				b++;
-				n--;
-			}
-		}
-	}
-	if (r.len > 0 || r.spooled > 0)
-		end_line(&r);
+	ev_read_lines(on_piece, on_end, &r);
 	ev_print(&r.sum);
 	jscan_free(r.js);
 	free(r.buf);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "bench_ev.h"
 #include "payload.h"
 #include "status.h"
 
@@ -22,21 +23,14 @@ main(void)
 	struct payload *p = payload_new(PL_STREAM, NULL, NULL);
 	struct pl_end end = { .exited = true, .exit_code = 0 };
 	struct verdict v;
-	ssize_t n;
+	size_t n;
 
 	if (p == NULL)
 		err(2, "setup");
 	payload_own_spool(p);
-	for (;;) {
-		if ((n = read(0, buf, sizeof(buf))) < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			err(2, "read");
-		if (n == 0)
-			break;
-		if (payload_feed(p, buf, (size_t)n) == -1)
+	while ((n = ev_read_some(buf, sizeof(buf))) > 0)
+		if (payload_feed(p, buf, n) == -1)
 			err(2, "payload_feed");
-	}
 	payload_judge(p, &end, &v);
 	printf("%d %s\n", (int)v.oc, v.detail);
 	payload_free(p);

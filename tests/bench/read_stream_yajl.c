@@ -485,12 +485,22 @@ line_end(struct rdr *r)
 	r->dead = r->fed = false;
 }
 
+static void
+on_piece(void *ctx, const char *b, size_t n)
+{
+	line_bytes(ctx, b, n);
+}
+
+static void
+on_end(void *ctx)
+{
+	line_end(ctx);
+}
+
 int
 main(int argc, char **argv)
 {
-	static char buf[65536];
 	static struct rdr r;
-	ssize_t n;
 	int ch;
 
 	while ((ch = getopt(argc, argv, "1u")) != -1)
@@ -508,33 +518,7 @@ main(int argc, char **argv)
 	ev_sum_init(&r.sum);
 	line_start(&r.st);
 	r.h = new_handle(&r.st);
-	for (;;) {
-		const char *b = buf, *nl;
-
-		if ((n = read(0, buf, sizeof(buf))) < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			err(2, "read");
-		if (n == 0)
-			break;
-		while (n > 0) {
-			size_t take;
-
-			nl = memchr(b, '\n', (size_t)n);
-			take = nl != NULL ? (size_t)(nl - b) : (size_t)n;
-			if (take > 0)
-				line_bytes(&r, b, take);
-			b += take;
-			n -= (ssize_t)take;
-			if (nl != NULL) {
-				line_end(&r);
-				b++;
-				n--;
-			}
-		}
-	}
-	if (r.fed)
-		line_end(&r);
+	ev_read_lines(on_piece, on_end, &r);
 	yajl_free(r.h);
 	ev_print(&r.sum);
 	return 0;
