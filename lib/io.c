@@ -7,6 +7,7 @@
 #include <string.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 /* All n bytes: at off with pwrite, or (off -1) where fd stands. */
@@ -38,6 +39,23 @@ int
 io_pwrite_all(int fd, const void *buf, size_t n, off_t off)
 {
 	return write_loop(fd, buf, n, off);
+}
+
+int
+io_grow(char **buf, size_t *cap, size_t want)
+{
+	size_t c = *cap < 4096 ? 4096 : *cap;
+	char *nb;
+
+	if (want <= *cap)
+		return 0;
+	while (c < want)
+		c *= 2;
+	if ((nb = realloc(*buf, c)) == NULL)
+		return -1;
+	*buf = nb;
+	*cap = c;
+	return 0;
 }
 
 ssize_t

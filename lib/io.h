@@ -20,6 +20,11 @@ ssize_t	io_pread_some(int fd, void *buf, size_t want, off_t off);
 /* Copies len bytes at offset off of `from` (pread) to `to`; 0 or -1. */
 int	io_copy(int from, off_t off, off_t len, int to);
 
+/*
+ * Room for want bytes in *buf, of *cap bytes: doubled from 4 KiB until
+ * it fits. 0, or -1 with ENOMEM (then *buf is as it was).
+ */
+int	io_grow(char **buf, size_t *cap, size_t want);
 /* close(2) that keeps the errno of the failure being reported. */
 void	io_close_keep_errno(int fd);
 /* buf = a + b; -1 with ENAMETOOLONG when it does not fit (never cut). */

@@ -7,11 +7,10 @@
  * (tests/e2e/cli-observations.md; tests/unit/test_payload.c holds each
  * byte for byte), and the order of judgement is payload_judge's and
  * classify's (clierror.c), first match wins. stream-json is cut into
- * lines through one reused buffer; each line is read by jscan.c, held
- * ones from memory, one too long to hold back from the spool, and
- * reduced to the members read here (sh_event), so memory stays flat
- * however long the stream or a line; only the last result object is
- * kept. json is one value, so it is gathered and parsed by cJSON at the
+ * lines by lines.c; each line is read by jscan.c, held ones from memory,
+ * one too long to hold back from the spool, and reduced to the members
+ * read here (sh_event), so memory stays flat however long the stream or
+ * a line; only the last result object is kept. json is one value, so it is gathered and parsed by cJSON at the
  * end. Text keeps its head and whether it is all white space.
  */
 #include "payload.h"
@@ -31,15 +30,11 @@
 #include "clierror.h"
 #include "io.h"
 #include "jscan.h"
+#include "lines.h"
 #include "retry.h"
-#include "spool.h"
 
-/* A stream line or a json document longer than this is not held. */
-#define LINE_MAX_BYTES	((size_t)128 << 20)
-/* After a line that grew the buffer past this, the buffer is let go. */
-#define LINE_KEEP_BYTES	((size_t)1 << 20)
-/* With a spool, a longer stream line is read back from it instead. */
-#define LINE_HOLD_BYTES	((size_t)256 << 10)
+/* A json document longer than this is not held. */
+#define JSON_MAX_BYTES	((size_t)128 << 20)
 /* Bytes kept of text output, and of the first line that did not parse. */
 #define HEAD_BYTES	512
 /* Bytes of the CLI's own error message quoted in a verdict's detail. */
@@ -51,22 +46,14 @@ struct payload {
 	void		*ctx;
 	int64_t		 off;		/* bytes fed so far */
 
-	/* The current stream line, or the whole json document. */
+	/* The whole json document. */
 	char		*buf;
 	size_t		 len;
 	size_t		 cap;
-	int64_t		 line_off;
+	struct lines	*ln;		/* stream-json cut into lines */
 	struct jscan	*js;		/* the reader of every line */
-	bool		 overlong;	/* the current line is being skipped */
-	bool		 skipped_long;	/* some line was */
-	bool		 spooled;	/* the current line is left in the spool */
-	bool		 spooling;	/* long lines go to a spool */
-	bool		 spool_own;	/* we write it: the lines not held */
-	bool		 spool_opened;	/* and opened it: we close it */
-	bool		 spool_failed;	/* the last error was a spool write */
+	bool		 skipped_long;	/* a line too long to hold was */
 	bool		 skipped_odd;	/* one read back could not be reduced */
-	int		 spool_fd;	/* -1: none, or our own not yet opened */
-	size_t		 line_hold;
 	size_t		 str_hold;
 	bool		 json_done;
 	bool		 quiet;		/* json: the hook is not told */
@@ -550,32 +537,6 @@ scanned_bad(struct payload *p)
 }
 
 /*
- * Writes bytes of a line to a spool we own, at their stream offset: the
- * spool is sparse, holding only what is read or delivered from there
- * (lines not held, and a result not kept). 0, or -1 with errno.
- */
-static int
-spool_put(struct payload *p, const char *b, size_t n, int64_t off)
-{
-	if (!p->spool_own || n == 0)
-		return 0;
-	if (p->spool_fd == -1) {
-		if ((p->spool_fd = spool_open()) == -1) {
-			p->spool_failed = true;
-			return -1;
-		}
-		p->spool_opened = true;
-		if (p->js != NULL)
-			jscan_set_spool(p->js, p->spool_fd);
-	}
-	if (io_pwrite_all(p->spool_fd, b, n, (off_t)off) == -1) {
-		p->spool_failed = true;
-		return -1;
-	}
-	return 0;
-}
-
-/*
  * A line read by the scanner: from the spool at off, or (mem not NULL)
  * from memory, where the same bytes also lie in the spool at off.
  * 0, or -1 with errno.
@@ -586,12 +547,15 @@ scan_judge(struct payload *p, const char *mem, int64_t off, size_t len)
 	struct js_line l;
 	cJSON *ev;
 
-	if (p->js == NULL && (p->js = jscan_new(p->spool_fd)) == NULL)
+	if (p->js == NULL && (p->js = jscan_new(-1)) == NULL)
 		return -1;
+	/* Our own spool is opened when a line first needs it. */
+	jscan_set_spool(p->js, lines_spool_fd(p->ln));
 	switch (jscan_line(p->js, &sh_event, mem, off, len, p->str_hold, &l)) {
 	case JS_OK:
 		/* A result not kept (it has a NUL) is delivered from there. */
-		if (mem != NULL && l.big.set && spool_put(p, mem, len, off) == -1)
+		if (mem != NULL && l.big.set &&
+		    lines_keep(p->ln, mem, off, len) == -1)
 			return -1;
 		if (cJSON_IsObject(ev = parse_whole(l.json, l.len))) {
 			on_event(p, ev, mem, len, off, &l.big);
@@ -615,35 +579,27 @@ scan_judge(struct payload *p, const char *mem, int64_t off, size_t len)
 }
 
 /*
- * One complete stream line held in memory, without its newline: read by
- * the scanner from there, as a long one is from the spool. 0, or -1
- * with errno.
+ * One complete stream line (lines.c), without its newline: read by the
+ * scanner from memory, or (mem NULL) from the spool. 0, or -1 with errno.
  */
 static int
-stream_line(struct payload *p, const char *s, size_t len, int64_t off)
+on_line(void *ctx, const char *mem, int64_t off, size_t len)
 {
-	if (all_space(s, len))
+	struct payload *p = ctx;
+
+	if (mem != NULL && all_space(mem, len))
 		return 0;
-	return scan_judge(p, s, off, len);
+	return scan_judge(p, mem, off, len);
 }
 
-/* Makes room for n more bytes and a NUL after them. */
-static int
-reserve(struct payload *p, size_t n)
+/* A line too long to hold, with no spool to read it from. */
+static void
+on_skip(void *ctx)
 {
-	size_t want = p->len + n + 1, cap;
-	char *nb;
+	struct payload *p = ctx;
 
-	if (want <= p->cap)
-		return 0;
-	cap = p->cap < 4096 ? 4096 : p->cap;
-	while (cap < want)
-		cap *= 2;
-	if ((nb = realloc(p->buf, cap)) == NULL)
-		return -1;
-	p->buf = nb;
-	p->cap = cap;
-	return 0;
+	p->skipped_long = true;
+	p->nbad++;
 }
 
 static void
@@ -654,106 +610,15 @@ drop_buffer(struct payload *p)
 	p->len = p->cap = 0;
 }
 
-/* The line ends at p->off. 0, or -1 with errno (reading the spool). */
-static int
-end_line(struct payload *p)
-{
-	int rc = 0;
-
-	if (p->overlong) {
-		p->overlong = false;
-		p->skipped_long = true;
-		p->nbad++;
-	} else if (p->spooled) {
-		p->spooled = false;
-		rc = scan_judge(p, NULL, p->line_off,
-		    (size_t)(p->off - p->line_off));
-	} else if (p->len > 0)
-		rc = stream_line(p, p->buf, p->len, p->line_off);
-	p->len = 0;
-	if (p->cap > LINE_KEEP_BYTES)
-		drop_buffer(p);
-	return rc;
-}
-
-/* Whether a line of n bytes is held in memory to be read. */
-static bool
-holds(const struct payload *p, size_t n)
-{
-	return n <= (p->spooling ? p->line_hold : LINE_MAX_BYTES);
-}
-
-/*
- * take more bytes of the current line: held while it fits, else written
- * to a spool we own (spooled) or skipped (overlong). 0, or -1 with errno.
- */
-static int
-take_bytes(struct payload *p, const char *b, size_t take)
-{
-	if (!p->overlong && !p->spooled && !holds(p, p->len + take)) {
-		if (p->spooling) {
-			/* Read back from the spool at its end. */
-			p->spooled = true;
-			if (spool_put(p, p->buf, p->len, p->line_off) == -1)
-				return -1;
-		} else	/* held, it would break the flat-memory promise */
-			p->overlong = true;
-		drop_buffer(p);
-	}
-	if (p->spooled)
-		return spool_put(p, b, take, p->off);
-	if (p->overlong || take == 0)
-		return 0;
-	if (reserve(p, take) == -1)
-		return -1;
-	memcpy(p->buf + p->len, b, take);
-	p->len += take;
-	return 0;
-}
-
-/*
- * A line that begins and ends within one piece fed is read where it
- * lies, not copied.
- */
-static int
-feed_stream(struct payload *p, const char *b, size_t n)
-{
-	while (n > 0) {
-		const char *nl = memchr(b, '\n', n);
-		size_t take = nl != NULL ? (size_t)(nl - b) : n;
-		bool in_place = nl != NULL && p->len == 0 && !p->overlong &&
-		    !p->spooled && holds(p, take);
-		int rc;
-
-		if (in_place)
-			rc = stream_line(p, b, take, p->off);
-		else
-			rc = take_bytes(p, b, take);
-		p->off += (int64_t)take;
-		b += take;
-		n -= take;
-		if (nl != NULL) {
-			if (!in_place && rc == 0)
-				rc = end_line(p);
-			b++;
-			n--;
-			p->off++;
-			p->line_off = p->off;
-		}
-		if (rc == -1)
-			return -1;
-	}
-	return 0;
-}
-
 static int
 feed_json(struct payload *p, const char *b, size_t n)
 {
-	if (p->len + n > LINE_MAX_BYTES) {
+	if (p->len + n > JSON_MAX_BYTES) {
 		errno = EFBIG;
 		return -1;
 	}
-	if (reserve(p, n) == -1)
+	/* And a NUL after it. */
+	if (io_grow(&p->buf, &p->cap, p->len + n + 1) == -1)
 		return -1;
 	memcpy(p->buf + p->len, b, n);
 	p->len += n;
@@ -787,45 +652,46 @@ payload_new(enum pl_format fmt, pl_hook *hook, void *ctx)
 	p->hook = hook;
 	p->ctx = ctx;
 	p->all_space = true;
-	p->spool_fd = -1;
-	p->line_hold = LINE_HOLD_BYTES;
 	p->str_hold = JS_STR_HOLD;
+	if (fmt == PL_STREAM &&
+	    (p->ln = lines_new(on_line, on_skip, p)) == NULL) {
+		free(p);
+		return NULL;
+	}
 	return p;
 }
 
 void
 payload_set_spool(struct payload *p, int fd)
 {
-	if (p->fmt == PL_STREAM) {
-		p->spool_fd = fd;
-		p->spooling = true;
-	}
+	if (p->ln != NULL)
+		lines_set_spool(p->ln, fd);
 }
 
 void
 payload_own_spool(struct payload *p)
 {
-	if (p->fmt == PL_STREAM)
-		p->spooling = p->spool_own = true;
+	if (p->ln != NULL)
+		lines_own_spool(p->ln);
 }
 
 int
 payload_spool_fd(const struct payload *p)
 {
-	return p->spool_fd;
+	return p->ln != NULL ? lines_spool_fd(p->ln) : -1;
 }
 
 bool
 payload_spool_failed(const struct payload *p)
 {
-	return p->spool_failed;
+	return p->ln != NULL && lines_spool_failed(p->ln);
 }
 
 void
 payload_set_limits(struct payload *p, size_t line_hold, size_t str_hold)
 {
-	if (line_hold != 0)
-		p->line_hold = line_hold;
+	if (line_hold != 0 && p->ln != NULL)
+		lines_set_hold(p->ln, line_hold);
 	if (str_hold != 0)
 		p->str_hold = str_hold;
 }
@@ -850,15 +716,14 @@ payload_free(struct payload *p)
 	if (p == NULL)
 		return;
 	free(p->buf);
-	if (p->spool_opened)
-		(void)close(p->spool_fd);
+	lines_free(p->ln);
 	jscan_free(p->js);
 	cJSON_Delete(p->result);
 	free(p);
 }
 
 /*
- * 0, or -1 with errno (ENOMEM; EFBIG for json past LINE_MAX_BYTES; a
+ * 0, or -1 with errno (ENOMEM; EFBIG for json past JSON_MAX_BYTES; a
  * failed read of the spool).
  */
 int
@@ -866,7 +731,7 @@ payload_feed(struct payload *p, const char *b, size_t n)
 {
 	switch (p->fmt) {
 	case PL_STREAM:
-		return feed_stream(p, b, n);
+		return lines_feed(p->ln, b, n);
 	case PL_JSON:
 		return feed_json(p, b, n);
 	case PL_TEXT:
@@ -1031,7 +896,7 @@ judge_no_result(struct payload *p, const struct pl_end *end,
 			detail_add(v, "(a line was not read: %s)", p->bad_why);
 		if (p->skipped_long)
 			detail_add(v, "(a line over %zu MiB was skipped)",
-			    LINE_MAX_BYTES >> 20);
+			    LINES_MAX_BYTES >> 20);
 		if (p->skipped_odd)
 			detail_add(v, "(a long line could not be read back "
 			    "and was skipped)");
@@ -1203,14 +1068,10 @@ payload_judge(struct payload *p, const struct pl_end *end, struct verdict *v)
 		judge_text(p, end, v);
 		return;
 	}
-	if (p->fmt == PL_STREAM && (p->len > 0 || p->overlong ||
-	    p->spooled)) {
-		/* A last line without its newline still counts. */
-		if (end_line(p) == -1) {
-			p->nbad++;
-			p->skipped_odd = true;
-		}
-		p->line_off = p->off;
+	/* A last line without its newline still counts. */
+	if (p->fmt == PL_STREAM && lines_end(p->ln) == -1) {
+		p->nbad++;
+		p->skipped_odd = true;
 	}
 	if (p->fmt == PL_JSON && !p->json_done)
 		json_finish(p);
@@ -1252,7 +1113,8 @@ payload_write_result(const struct payload *p, int fd, bool *ends_nl)
 
 	*ends_nl = false;
 	if (p->result != NULL && p->big.set)
-		return jscan_write_str(p->spool_fd, &p->big, fd, ends_nl);
+		return jscan_write_str(lines_spool_fd(p->ln), &p->big, fd,
+		    ends_nl);
 	if ((s = payload_result_text(p, &n)) == NULL || n == 0)
 		return 0;
 	*ends_nl = s[n - 1] == '\n';
