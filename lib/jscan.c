@@ -41,6 +41,7 @@ is_space(unsigned char c)
 #define OUT_MAX_BYTES	((size_t)256 << 10)	/* a reduced line, at most */
 #define STR_HEAD_BYTES	((size_t)16 << 10)	/* kept of a long string */
 #define KEY_BYTES	31			/* longer keys are never read */
+_Static_assert(KEY_BYTES == JS_NAME_BYTES, "a name is decoded as a key");
 #define LINE_KEEP_BYTES	((size_t)1 << 20)	/* a larger buffer is let go */
 
 /*
@@ -373,6 +374,8 @@ struct scan {
 	bool		 deep;		/* past cJSON's nesting limit */
 	size_t		 str_hold;
 	struct js_str	 big;
+	bool		 named[JS_NAMES];
+	char		 name[JS_NAMES][KEY_BYTES + 1];
 };
 
 /* Appends to the reduced line; once full, nothing more is kept. */
@@ -607,8 +610,9 @@ str_end(struct scan *sc, struct strscan *st)
 }
 
 /*
- * A string, the reader at its opening quote. STR_KEY decodes it into
- * key[KEY_BYTES + 1] (as cJSON's C string; "" when longer); STR_KEEP and
+ * A string, the reader at its opening quote. With key, it is decoded
+ * into key[KEY_BYTES + 1] (as cJSON's C string; "" when longer): a
+ * member's name (STR_KEY), or an SH_NAME's value. STR_KEEP and
  * STR_RESULT append it, or its head when it is longer than they hold
  * (and STR_RESULT says where it lies in sc->big). 0, or -1: not a string
  * as cJSON reads it.
@@ -785,7 +789,12 @@ scan_member(struct scan *sc, const struct shape *sh, uint32_t *seen,
 	if (vsh != NULL)
 		out_put(sc, ":", 1);
 	skip_ws(sc);
-	if (scan_value(sc, vsh) == -1)
+	if (vsh != NULL && vsh->kind == SH_NAME && rd_peek(sc->rd) == '"') {
+		/* Kept, and decoded as a key is, into its slot. */
+		if (scan_string(sc, STR_KEEP, sc->name[vsh->slot]) == -1)
+			return -1;
+		sc->named[vsh->slot] = true;
+	} else if (scan_value(sc, vsh) == -1)
 		return -1;
 	if (vsh != NULL)
 		(*kept)++;
@@ -837,34 +846,25 @@ scan_object(struct scan *sc, const struct shape *sh)
 	return 0;
 }
 
-/* A reduced content block: is it a tool_use, as on_assistant asks? */
-static bool
-is_tool_use(const char *s, size_t n)
-{
-	cJSON *b = cJSON_ParseWithLength(s, n);
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "type");
-	bool yes = cJSON_IsString(t) && strcmp(t->valuestring, "tool_use") == 0;
-
-	cJSON_Delete(b);
-	return yes;
-}
 
 /* One element of an array; *kept counts those appended. */
 static int
 scan_element(struct scan *sc, const struct shape *sh, size_t *kept)
 {
-	size_t mark = sc->len, el;
+	size_t mark = sc->len;
 	int c = rd_peek(sc->rd);
 
 	if (sh != NULL && sh->kind == SH_TOOLS && c == '{') {
 		if (*kept > 0)
 			out_put(sc, ",", 1);
-		el = sc->len;
+		/* Its type, as on_assistant reads it, lands in sh->slot. */
+		sc->named[sh->slot] = false;
 		if (scan_value(sc, sh->sub) == -1)
 			return -1;
 		if (sc->full)
 			return 0;
-		if (is_tool_use(sc->out + el, sc->len - el))
+		if (sc->named[sh->slot] &&
+		    strcmp(sc->name[sh->slot], "tool_use") == 0)
 			(*kept)++;
 		else
 			sc->len = mark;
@@ -1016,6 +1016,8 @@ jscan_line(struct jscan *js, const struct shape *sh, const char *mem,
 	memset(l, 0, sizeof(*l));
 	l->deep = sc.deep;
 	l->big = sc.big;
+	memcpy(l->named, sc.named, sizeof(l->named));
+	memcpy(l->name, sc.name, sizeof(l->name));
 	if (how == SCAN_OK) {
 		sc.out[sc.len] = '\0';
 		l->json = sc.out;

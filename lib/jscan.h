@@ -18,13 +18,21 @@
  * What is kept of a value: a shape names, for an object, the members
  * read (SH_OBJ: the first of each name, as cJSON finds it) or a shape
  * for every member (SH_MAP); for an array, the tool_use blocks of a
- * message (SH_TOOLS) or its first string (SH_FIRST_STR). SH_RESULT is
+ * message (SH_TOOLS: its sub-shape names the block's type with an
+ * SH_NAME of the same slot) or its first string (SH_FIRST_STR). SH_RESULT is
  * the `result` string, which may be left in the spool (struct js_str).
- * A value of another type than its shape expects is kept as a leaf: a
- * scalar whole, an object as {}, an array as []. SH_OBJ names at most
- * 32 members.
+ * SH_NAME is a leaf whose string value is also handed over decoded, in
+ * js_line's name[slot], so that the caller can tell what a line is
+ * without parsing it. A value of another type than its shape expects is
+ * kept as a leaf: a scalar whole, an object as {}, an array as [].
+ * SH_OBJ names at most 32 members.
  */
-enum sh_kind { SH_LEAF, SH_RESULT, SH_OBJ, SH_MAP, SH_TOOLS, SH_FIRST_STR };
+enum sh_kind { SH_LEAF, SH_RESULT, SH_OBJ, SH_MAP, SH_TOOLS, SH_FIRST_STR,
+	SH_NAME };
+
+/* SH_NAME slots, and the bytes of a name (a longer one reads as ""). */
+#define JS_NAMES	3
+#define JS_NAME_BYTES	31
 
 struct field;
 
@@ -32,6 +40,7 @@ struct shape {
 	enum sh_kind		 kind;
 	const struct shape	*sub;		/* SH_MAP, SH_TOOLS */
 	const struct field	*fields;	/* SH_OBJ, NULL-terminated */
+	int			 slot;		/* SH_NAME, SH_TOOLS */
 };
 
 struct field {
@@ -58,6 +67,12 @@ struct js_line {
 	size_t		 len;
 	bool		 deep;		/* nesting went past 1000 levels */
 	struct js_str	 big;
+	/*
+	 * Each SH_NAME's string as cJSON's C string (up to a NUL), when the
+	 * first member of its name held a string: named[slot].
+	 */
+	bool		 named[JS_NAMES];
+	char		 name[JS_NAMES][JS_NAME_BYTES + 1];
 };
 
 enum js_end {

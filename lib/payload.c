@@ -54,6 +54,7 @@ struct payload {
 	struct jscan	*js;		/* the reader of every line */
 	bool		 skipped_long;	/* a line too long to hold was */
 	bool		 skipped_odd;	/* one read back could not be reduced */
+	bool		 thorough;	/* tests: every line parsed by cJSON */
 	size_t		 str_hold;
 	bool		 json_done;
 	bool		 quiet;		/* json: the hook is not told */
@@ -410,6 +411,20 @@ keep_result(struct payload *p, cJSON *r, int64_t off, size_t len,
 		memset(&p->big, 0, sizeof(p->big));
 }
 
+/* Every line that is an object is counted, and e made its PLE_EVENT. */
+static void
+event_seen(struct payload *p, struct pl_event *e, const char *s, size_t len,
+    int64_t off)
+{
+	p->nparsed++;
+	memset(e, 0, sizeof(*e));
+	e->kind = PLE_EVENT;
+	e->line = s;
+	e->line_len = s != NULL ? len : 0;
+	e->line_size = len;
+	e->line_off = off;
+}
+
 /*
  * A stream line that parsed as an object (ev, which this takes): the
  * raw line s, or NULL when it was not held; len is its length anyway.
@@ -420,13 +435,7 @@ on_event(struct payload *p, cJSON *ev, const char *s, size_t len,
 {
 	struct pl_event e;
 
-	p->nparsed++;
-	memset(&e, 0, sizeof(e));
-	e.kind = PLE_EVENT;
-	e.line = s;
-	e.line_len = s != NULL ? len : 0;
-	e.line_size = len;
-	e.line_off = off;
+	event_seen(p, &e, s, len, off);
 	if (str_is(ev, "type", "assistant"))
 		e.msg_id = get_str(cJSON_GetObjectItemCaseSensitive(ev,
 		    "message"), "id");
@@ -451,48 +460,54 @@ on_event(struct payload *p, cJSON *ev, const char *s, size_t len,
  * (get_*, cJSON_GetObjectItemCaseSensitive) must be here: the scanner
  * (jscan.c) keeps nothing else of a stream line.
  */
-static const struct shape sh_leaf = { SH_LEAF, NULL, NULL };
-static const struct shape sh_result = { SH_RESULT, NULL, NULL };
-static const struct shape sh_errors = { SH_FIRST_STR, NULL, NULL };
+static const struct shape sh_leaf = { SH_LEAF, NULL, NULL, 0 };
+enum { NAME_TYPE, NAME_SUBTYPE, NAME_BLOCK_TYPE };
+static const struct shape sh_type = { SH_NAME, NULL, NULL, NAME_TYPE };
+static const struct shape sh_subtype = { SH_NAME, NULL, NULL, NAME_SUBTYPE };
+static const struct shape sh_result = { SH_RESULT, NULL, NULL, 0 };
+static const struct shape sh_errors = { SH_FIRST_STR, NULL, NULL, 0 };
 
 static const struct field f_input[] = {
 	{ "skill", &sh_leaf }, { "command", &sh_leaf }, { "name", &sh_leaf },
 	{ NULL, NULL }
 };
-static const struct shape sh_input = { SH_OBJ, NULL, f_input };
+static const struct shape sh_input = { SH_OBJ, NULL, f_input, 0 };
+static const struct shape sh_block_type = { SH_NAME, NULL, NULL,
+	NAME_BLOCK_TYPE };
 static const struct field f_block[] = {
-	{ "type", &sh_leaf }, { "name", &sh_leaf }, { "input", &sh_input },
-	{ NULL, NULL }
+	{ "type", &sh_block_type }, { "name", &sh_leaf },
+	{ "input", &sh_input }, { NULL, NULL }
 };
-static const struct shape sh_block = { SH_OBJ, NULL, f_block };
-static const struct shape sh_content = { SH_TOOLS, &sh_block, NULL };
+static const struct shape sh_block = { SH_OBJ, NULL, f_block, 0 };
+static const struct shape sh_content = { SH_TOOLS, &sh_block, NULL,
+	NAME_BLOCK_TYPE };
 static const struct field f_message[] = {
 	{ "content", &sh_content }, { "id", &sh_leaf }, { NULL, NULL }
 };
-static const struct shape sh_message = { SH_OBJ, NULL, f_message };
+static const struct shape sh_message = { SH_OBJ, NULL, f_message, 0 };
 
 static const struct field f_usage[] = {
 	{ "input_tokens", &sh_leaf }, { "output_tokens", &sh_leaf },
 	{ "cache_read_input_tokens", &sh_leaf },
 	{ "cache_creation_input_tokens", &sh_leaf }, { NULL, NULL }
 };
-static const struct shape sh_usage = { SH_OBJ, NULL, f_usage };
+static const struct shape sh_usage = { SH_OBJ, NULL, f_usage, 0 };
 static const struct field f_model[] = {
 	{ "outputTokens", &sh_leaf }, { NULL, NULL }
 };
-static const struct shape sh_model = { SH_OBJ, NULL, f_model };
-static const struct shape sh_model_usage = { SH_MAP, &sh_model, NULL };
+static const struct shape sh_model = { SH_OBJ, NULL, f_model, 0 };
+static const struct shape sh_model_usage = { SH_MAP, &sh_model, NULL, 0 };
 
 static const struct field f_limit[] = {
 	{ "status", &sh_leaf }, { "resetsAt", &sh_leaf },
 	{ "resets_at", &sh_leaf }, { "isUsingOverage", &sh_leaf },
 	{ NULL, NULL }
 };
-static const struct shape sh_limit = { SH_OBJ, NULL, f_limit };
+static const struct shape sh_limit = { SH_OBJ, NULL, f_limit, 0 };
 
 /* At most 32: a bit each in scan_object's `seen`. */
 static const struct field f_event[] = {
-	{ "type", &sh_leaf }, { "subtype", &sh_leaf },
+	{ "type", &sh_type }, { "subtype", &sh_subtype },
 	/* system: init, api_retry, model_fallback */
 	{ "model", &sh_leaf }, { "session_id", &sh_leaf },
 	{ "attempt", &sh_leaf }, { "max_retries", &sh_leaf },
@@ -513,7 +528,7 @@ static const struct field f_event[] = {
 	{ "modelUsage", &sh_model_usage },
 	{ NULL, NULL }
 };
-static const struct shape sh_event = { SH_OBJ, NULL, f_event };
+static const struct shape sh_event = { SH_OBJ, NULL, f_event, 0 };
 
 const struct shape *
 payload_event_shape(void)
@@ -536,6 +551,39 @@ scanned_bad(struct payload *p)
 	return 0;
 }
 
+static bool
+is_one_of(const char *s, const char *const *set)
+{
+	for (; *set != NULL; set++)
+		if (strcmp(s, *set) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Whether on_event would read more of the line than that it is an
+ * object: by its type (and a system event's subtype), as on_event and
+ * observe read them (get_str: cJSON's C string of the first member of
+ * the name, when a string). Any other line is counted and told to the
+ * hook without cJSON: most of a long stream is such lines (tool results,
+ * partial messages, ticks), and parsing each cost more than reading it.
+ */
+static bool
+judged(const struct js_line *l)
+{
+	static const char *const types[] = { "assistant", "result",
+	    "rate_limit_event", NULL };
+	static const char *const subs[] = { "init", "api_retry",
+	    "model_fallback", NULL };
+
+	if (!l->named[NAME_TYPE])
+		return false;
+	if (is_one_of(l->name[NAME_TYPE], types))
+		return true;
+	return strcmp(l->name[NAME_TYPE], "system") == 0 &&
+	    l->named[NAME_SUBTYPE] && is_one_of(l->name[NAME_SUBTYPE], subs);
+}
+
 /*
  * A line read by the scanner: from the spool at off, or (mem not NULL)
  * from memory, where the same bytes also lie in the spool at off.
@@ -545,6 +593,7 @@ static int
 scan_judge(struct payload *p, const char *mem, int64_t off, size_t len)
 {
 	struct js_line l;
+	struct pl_event e;
 	cJSON *ev;
 
 	if (p->js == NULL && (p->js = jscan_new(-1)) == NULL)
@@ -557,6 +606,11 @@ scan_judge(struct payload *p, const char *mem, int64_t off, size_t len)
 		if (mem != NULL && l.big.set &&
 		    lines_keep(p->ln, mem, off, len) == -1)
 			return -1;
+		if (!p->thorough && !judged(&l)) {
+			event_seen(p, &e, mem, len, off);
+			call_hook(p, &e);
+			return 0;
+		}
 		if (cJSON_IsObject(ev = parse_whole(l.json, l.len))) {
 			on_event(p, ev, mem, len, off, &l.big);
 			return 0;
@@ -694,6 +748,12 @@ payload_set_limits(struct payload *p, size_t line_hold, size_t str_hold)
 		lines_set_hold(p->ln, line_hold);
 	if (str_hold != 0)
 		p->str_hold = str_hold;
+}
+
+void
+payload_set_thorough(struct payload *p)
+{
+	p->thorough = true;
 }
 
 void

@@ -133,6 +133,11 @@ bool		 payload_spool_failed(const struct payload *);
 void		 payload_set_limits(struct payload *, size_t line_hold,
 		    size_t str_hold);
 /*
+ * For tests: every stream line is parsed by cJSON, none passed over for
+ * its type; what is judged and told must be the same either way.
+ */
+void		 payload_set_thorough(struct payload *);
+/*
  * The exact result text this CLI version substitutes for an answer with
  * no text (2.0.x: "(no content)"), or NULL: a result of exactly that text
  * is judged empty. The string must outlive the payload.

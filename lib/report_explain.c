@@ -36,26 +36,26 @@
  * The members of a transcript line ({"attempt","ts","event"}, the event
  * as the CLI wrote it) that a line too long to hold is reduced to.
  */
-static const struct shape sh_leaf = { SH_LEAF, NULL, NULL };
+static const struct shape sh_leaf = { SH_LEAF, NULL, NULL, 0 };
 static const struct field msg_fields[] = {
 	{ "id", &sh_leaf },
 	{ NULL, NULL },
 };
-static const struct shape sh_msg = { SH_OBJ, NULL, msg_fields };
+static const struct shape sh_msg = { SH_OBJ, NULL, msg_fields, 0 };
 static const struct field event_fields[] = {
 	{ "type", &sh_leaf },
 	{ "subtype", &sh_leaf },
 	{ "message", &sh_msg },
 	{ NULL, NULL },
 };
-static const struct shape sh_event = { SH_OBJ, NULL, event_fields };
+static const struct shape sh_event = { SH_OBJ, NULL, event_fields, 0 };
 static const struct field tx_fields[] = {
 	{ "attempt", &sh_leaf },
 	{ "ts", &sh_leaf },
 	{ "event", &sh_event },
 	{ NULL, NULL },
 };
-static const struct shape sh_tx = { SH_OBJ, NULL, tx_fields };
+static const struct shape sh_tx = { SH_OBJ, NULL, tx_fields, 0 };
 
 struct tx_att {
 	int64_t	n;

@@ -289,6 +289,8 @@ one_format(enum pl_format fmt, const uint8_t *data, size_t size,
 	size_t len, i, n1, n2;
 
 	CHECK(whole != NULL && chunked != NULL);
+	/* Every line through cJSON: the others pass lines over by type. */
+	payload_set_thorough(whole);
 	if (size > 0)
 		CHECK(payload_feed(whole, (const char *)data, size) == 0);
 	feed_chunks(chunked, -1, data, size, &seed);

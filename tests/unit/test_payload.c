@@ -1155,6 +1155,42 @@ START_TEST(hook_tool_use)
 }
 END_TEST
 
+/*
+ * A block is a tool_use when its first "type" member is a string that
+ * reads "tool_use" as cJSON's C string: up to a NUL, escapes decoded,
+ * the first of duplicate names; not a number, not an object's inner
+ * "type", not a longer or shorter word.
+ */
+START_TEST(hook_tool_use_type_as_cjson_reads_it)
+{
+	static const char s[] =
+	    "{\"type\":\"assistant\",\"message\":{\"content\":["
+	    "{\"type\":\"tool_\\u0075se\",\"name\":\"Escaped\"},"
+	    "{\"type\":\"tool_use\\u0000junk\",\"name\":\"Nul\"},"
+	    "{\"type\":\"text\",\"type\":\"tool_use\",\"name\":\"SecondType\"},"
+	    "{\"type\":\"tool_use\",\"type\":\"text\",\"name\":\"FirstType\"},"
+	    "{\"type\":5,\"name\":\"Number\"},"
+	    "{\"type\":\"tool_use2\",\"name\":\"Longer\"},"
+	    "{\"type\":\"tool_us\",\"name\":\"Shorter\"},"
+	    "{\"name\":\"Inner\",\"input\":{\"type\":\"tool_use\"}},"
+	    "{\"type\":{\"type\":\"tool_use\"},\"name\":\"Object\"}]}}\n";
+	static const char *const tool[] = { "Escaped", "Nul", "FirstType" };
+	struct verdict v;
+	struct rec r;
+	struct payload *p = run_fmt(PL_STREAM, s, strlen(s), 0, &end_ok, &v,
+	    &r);
+	int i = -1, k = 0;
+
+	while ((i = find_kind(&r, PLE_TOOL_USE, i + 1)) != -1) {
+		ck_assert_int_lt(k, 3);
+		ck_assert_str_eq(r.ev[i].tool, tool[k]);
+		k++;
+	}
+	ck_assert_int_eq(k, 3);
+	payload_free(p);
+}
+END_TEST
+
 #define RL_NESTED(st, extra) \
 	"{\"type\":\"rate_limit_event\",\"rate_limit_info\":{\"status\":\"" \
 	st "\"" extra "},\"uuid\":\"" UUID "\",\"session_id\":\"" SESSION \
@@ -1819,6 +1855,7 @@ payload_suite(void)
 	tc = tcase_create("hooks");
 	tcase_add_test(tc, hook_init_retry_fallback);
 	tcase_add_test(tc, hook_tool_use);
+	tcase_add_test(tc, hook_tool_use_type_as_cjson_reads_it);
 	tcase_add_test(tc, hook_msg_id);
 	tcase_add_test(tc, hook_rate_limit);
 	tcase_add_test(tc, rate_limit_event_judging);
