@@ -1023,6 +1023,19 @@ find_kind(const struct rec *r, enum pl_event_kind k, int from)
 	return -1;
 }
 
+/* The indexes of r's PLE_TOOL_USE events, at most max: how many. */
+static int
+tool_events(const struct rec *r, int *idx, int max)
+{
+	int i = -1, k = 0;
+
+	while ((i = find_kind(r, PLE_TOOL_USE, i + 1)) != -1) {
+		ck_assert_int_lt(k, max);
+		idx[k++] = i;
+	}
+	return k;
+}
+
 START_TEST(hook_init_retry_fallback)
 {
 	static const char s[] = INIT
@@ -1138,17 +1151,15 @@ START_TEST(hook_tool_use)
 	struct rec r;
 	struct payload *p = run_fmt(PL_STREAM, s, strlen(s), 0, &end_ok, &v,
 	    &r);
-	int i = -1, k = 0;
+	int idx[5];
 
-	while ((i = find_kind(&r, PLE_TOOL_USE, i + 1)) != -1) {
-		ck_assert_int_lt(k, 5);
-		ck_assert_str_eq(r.ev[i].tool, tool[k]);
-		ck_assert_str_eq(r.ev[i].skill, skill[k]);
-		ck_assert_int_eq(r.ev[i].line_off, k < 2 ? 0 :
+	ck_assert_int_eq(tool_events(&r, idx, 5), 5);
+	for (int k = 0; k < 5; k++) {
+		ck_assert_str_eq(r.ev[idx[k]].tool, tool[k]);
+		ck_assert_str_eq(r.ev[idx[k]].skill, skill[k]);
+		ck_assert_int_eq(r.ev[idx[k]].line_off, k < 2 ? 0 :
 		    (int64_t)(strchr(s, '\n') - s + 1));
-		k++;
 	}
-	ck_assert_int_eq(k, 5);
 	ck_assert_int_eq(r.n, 3 + 5);	/* 3 events, 5 tool uses */
 	ck_oc(v.oc, OC_BAD_PAYLOAD, "no result");
 	payload_free(p);
@@ -1179,14 +1190,11 @@ START_TEST(hook_tool_use_type_as_cjson_reads_it)
 	struct rec r;
 	struct payload *p = run_fmt(PL_STREAM, s, strlen(s), 0, &end_ok, &v,
 	    &r);
-	int i = -1, k = 0;
+	int idx[3];
 
-	while ((i = find_kind(&r, PLE_TOOL_USE, i + 1)) != -1) {
-		ck_assert_int_lt(k, 3);
-		ck_assert_str_eq(r.ev[i].tool, tool[k]);
-		k++;
-	}
-	ck_assert_int_eq(k, 3);
+	ck_assert_int_eq(tool_events(&r, idx, 3), 3);
+	for (int k = 0; k < 3; k++)
+		ck_assert_str_eq(r.ev[idx[k]].tool, tool[k]);
 	payload_free(p);
 }
 END_TEST
