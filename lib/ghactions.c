@@ -28,17 +28,11 @@ struct buf {
 static void
 put(struct buf *b, const char *s, size_t n)
 {
-	char *p;
-
 	if (b->oom)
 		return;
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		if ((p = realloc(b->s, b->cap)) == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->s = p;
+	if (io_grow(&b->s, &b->cap, b->len + n + 1) == -1) {
+		b->oom = true;
+		return;
 	}
 	memcpy(b->s + b->len, s, n);
 	b->len += n;

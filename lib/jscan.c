@@ -382,26 +382,16 @@ struct scan {
 static void
 out_put(struct scan *sc, const void *b, size_t n)
 {
-	size_t cap;
-	char *nb;
-
 	if (sc->full)
 		return;
 	if (sc->len + n + 1 > sc->out_max) {
 		sc->full = true;
 		return;
 	}
-	if (sc->len + n + 1 > sc->cap) {
-		cap = sc->cap < 1024 ? 1024 : sc->cap;
-		while (cap < sc->len + n + 1)
-			cap *= 2;
-		if ((nb = realloc(sc->out, cap)) == NULL) {
-			sc->full = true;
-			sc->err = ENOMEM;
-			return;
-		}
-		sc->out = nb;
-		sc->cap = cap;
+	if (io_grow(&sc->out, &sc->cap, sc->len + n + 1) == -1) {
+		sc->full = true;
+		sc->err = ENOMEM;
+		return;
 	}
 	memcpy(sc->out + sc->len, b, n);
 	sc->len += n;

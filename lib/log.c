@@ -233,14 +233,8 @@ log_fmt_value(const char *v, char *buf, size_t size)
 static void
 line_add(char **line, size_t *len, size_t *cap, const char *s, size_t n)
 {
-	if (*len + n + 1 > *cap) {
-		size_t ncap = (*len + n + 1) * 2;
-		char *p = realloc(*line, ncap);
-		if (p == NULL)
-			return;
-		*line = p;
-		*cap = ncap;
-	}
+	if (io_grow(line, cap, *len + n + 1) == -1)
+		return;
 	memcpy(*line + *len, s, n);
 	*len += n;
 	(*line)[*len] = '\0';

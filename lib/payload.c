@@ -10,8 +10,9 @@
  * lines by lines.c; each line is read by jscan.c, held ones from memory,
  * one too long to hold back from the spool, and reduced to the members
  * read here (sh_event), so memory stays flat however long the stream or
- * a line; only the last result object is kept. json is one value, so it is gathered and parsed by cJSON at the
- * end. Text keeps its head and whether it is all white space.
+ * a line; only the last result object is kept. json is one value, so it
+ * is gathered and parsed by cJSON at the end. Text keeps its head and
+ * whether it is all white space.
  */
 #include "payload.h"
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "io.h"
 #include "payload.h"
 #include "spool.h"
 #include "status.h"
@@ -1495,11 +1496,7 @@ struct buf {
 static void
 put(struct buf *b, const char *s, size_t n)
 {
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->s = realloc(b->s, b->cap);
-		ck_assert_ptr_nonnull(b->s);
-	}
+	ck_assert_int_eq(io_grow(&b->s, &b->cap, b->len + n + 1), 0);
 	memcpy(b->s + b->len, s, n);
 	b->len += n;
 	b->s[b->len] = '\0';
