@@ -376,11 +376,12 @@ struct scan {
 	struct js_str	 big;
 	bool		 named[JS_NAMES];
 	char		 name[JS_NAMES][KEY_BYTES + 1];
+	bool		 bytewise;	/* no string read whole (tests) */
 };
 
-/* Appends to the reduced line; once full, nothing more is kept. */
-static void
-out_put(struct scan *sc, const void *b, size_t n)
+/* out_put when the buffer must grow, or the line is full. */
+static __attribute__((noinline)) void
+out_grow(struct scan *sc, const void *b, size_t n)
 {
 	if (sc->full)
 		return;
@@ -397,14 +398,30 @@ out_put(struct scan *sc, const void *b, size_t n)
 	sc->len += n;
 }
 
+/*
+ * Appends to the reduced line; once full, nothing more is kept. Inline:
+ * a line's reduction takes a few dozen of these, most of a byte or two.
+ */
+static inline void
+out_put(struct scan *sc, const void *b, size_t n)
+{
+	if (__builtin_expect(!sc->full && sc->len + n < sc->cap &&
+	    sc->len + n < sc->out_max, 1)) {
+		memcpy(sc->out + sc->len, b, n);
+		sc->len += n;
+		return;
+	}
+	out_grow(sc, b, n);
+}
+
 static void
 out_str(struct scan *sc, const char *s)
 {
 	out_put(sc, s, strlen(s));
 }
 
-static void
-skip_ws(struct scan *sc)
+static __attribute__((noinline)) void
+skip_ws_run(struct scan *sc)
 {
 	struct rd *r = sc->rd;
 
@@ -412,6 +429,17 @@ skip_ws(struct scan *sc)
 		while (r->i < r->n && r->buf[r->i] <= ' ')
 			r->i++;
 	while (r->i == r->n && rd_fill(r) == 0);
+}
+
+/* Inline for the common case: no white space, the next byte at hand. */
+static inline void
+skip_ws(struct scan *sc)
+{
+	struct rd *r = sc->rd;
+
+	if (__builtin_expect(r->i < r->n && r->buf[r->i] > ' ', 1))
+		return;
+	skip_ws_run(sc);
 }
 
 static int	scan_value(struct scan *, const struct shape *);
@@ -600,6 +628,58 @@ str_end(struct scan *sc, struct strscan *st)
 }
 
 /*
+ * Where the string that begins at b ends: its closing quote, if it lies
+ * before end with no backslash before it; else NULL. Short strings (most
+ * keys and names) are looked at byte by byte, longer ones by memchr.
+ */
+static const unsigned char *
+plain_close(const unsigned char *b, const unsigned char *end)
+{
+	const unsigned char *q, *stop = end - b > 24 ? b + 24 : end;
+
+	for (q = b; q < stop; q++)
+		if (*q == '"' || *q == '\\')
+			return *q == '"' ? q : NULL;
+	if (q == end || (q = memchr(q, '"', (size_t)(end - q))) == NULL)
+		return NULL;
+	return memchr(b, '\\', (size_t)(q - b)) == NULL ? q : NULL;
+}
+
+/*
+ * The common string, whole in the reader's piece with no backslash, read
+ * in one step as scan_string would: dropped, or kept whole (STR_KEEP not
+ * longer than JS_STR_HOLD), and with key decoded as str_note decodes it
+ * (cJSON's C string, up to a NUL; "" past KEY_BYTES). true when it was;
+ * false, nothing read, when scan_string must read it.
+ */
+static bool
+string_whole(struct scan *sc, enum str_mode mode, char *key)
+{
+	struct rd *r = sc->rd;
+	const unsigned char *b = r->buf + r->i + 1, *q, *z;
+	size_t m, k;
+
+	if (mode == STR_RESULT || sc->bytewise || r->i >= r->n ||
+	    (q = plain_close(b, r->buf + r->n)) == NULL)
+		return false;
+	m = (size_t)(q - b);
+	if (mode == STR_KEEP) {
+		if (m > JS_STR_HOLD)
+			return false;
+		out_put(sc, b - 1, m + 2);
+	}
+	if (key != NULL) {
+		k = (z = memchr(b, '\0', m)) != NULL ? (size_t)(z - b) : m;
+		if (k > KEY_BYTES)
+			k = 0;
+		memcpy(key, b, k);
+		key[k] = '\0';
+	}
+	r->i += m + 2;
+	return true;
+}
+
+/*
  * A string, the reader at its opening quote. With key, it is decoded
  * into key[KEY_BYTES + 1] (as cJSON's C string; "" when longer): a
  * member's name (STR_KEY), or an SH_NAME's value. STR_KEEP and
@@ -614,6 +694,8 @@ scan_string(struct scan *sc, enum str_mode mode, char *key)
 	size_t m;
 	int c;
 
+	if (string_whole(sc, mode, key))
+		return 0;
 	memset(&st, 0, sizeof(st));
 	st.mode = mode;
 	st.emit = mode == STR_KEEP || mode == STR_RESULT;
@@ -949,6 +1031,7 @@ struct jscan {
 	struct rd	*rd;
 	char		*out;		/* the reduction's buffer, reused */
 	size_t		 cap;
+	bool		 bytewise;
 };
 
 struct jscan *
@@ -969,6 +1052,12 @@ void
 jscan_set_spool(struct jscan *js, int spool_fd)
 {
 	js->rd->fd = spool_fd;
+}
+
+void
+jscan_set_bytewise(struct jscan *js)
+{
+	js->bytewise = true;
 }
 
 void
@@ -993,6 +1082,7 @@ jscan_line(struct jscan *js, const struct shape *sh, const char *mem,
 	sc.rd = js->rd;
 	sc.out = js->out;
 	sc.cap = js->cap;
+	sc.bytewise = js->bytewise;
 	/*
 	 * A held line keeps its result whole, as it was held, and may need
 	 * more room for it (an escape is written again at most six bytes

@@ -89,6 +89,8 @@ struct jscan	*jscan_new(int spool_fd);
 void		 jscan_free(struct jscan *);
 /* The spool, once there is one after jscan_new(-1). */
 void		 jscan_set_spool(struct jscan *, int spool_fd);
+/* Tests: every string read a byte at a time, as the slow path does. */
+void		 jscan_set_bytewise(struct jscan *);
 /*
  * The line of len bytes at stream offset off: read from mem when not
  * NULL (a held line: its `result` is kept whole unless it has a NUL),

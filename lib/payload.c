@@ -597,8 +597,12 @@ scan_judge(struct payload *p, const char *mem, int64_t off, size_t len)
 	struct pl_event e;
 	cJSON *ev;
 
-	if (p->js == NULL && (p->js = jscan_new(-1)) == NULL)
-		return -1;
+	if (p->js == NULL) {
+		if ((p->js = jscan_new(-1)) == NULL)
+			return -1;
+		if (p->thorough)
+			jscan_set_bytewise(p->js);
+	}
 	/* Our own spool is opened when a line first needs it. */
 	jscan_set_spool(p->js, lines_spool_fd(p->ln));
 	switch (jscan_line(p->js, &sh_event, mem, off, len, p->str_hold, &l)) {

@@ -134,7 +134,8 @@ void		 payload_set_limits(struct payload *, size_t line_hold,
 		    size_t str_hold);
 /*
  * For tests: every stream line is parsed by cJSON, none passed over for
- * its type; what is judged and told must be the same either way.
+ * its type, and the scanner reads every string a byte at a time; what is
+ * judged and told must be the same either way.
  */
 void		 payload_set_thorough(struct payload *);
 /*
