@@ -377,6 +377,7 @@ struct scan {
 	bool		 named[JS_NAMES];
 	char		 name[JS_NAMES][KEY_BYTES + 1];
 	bool		 bytewise;	/* no string read whole (tests) */
+	size_t		 tools;
 };
 
 /* out_put when the buffer must grow, or the line is full. */
@@ -936,8 +937,10 @@ scan_element(struct scan *sc, const struct shape *sh, size_t *kept)
 		if (sc->full)
 			return 0;
 		if (sc->named[sh->slot] &&
-		    strcmp(sc->name[sh->slot], "tool_use") == 0)
+		    strcmp(sc->name[sh->slot], "tool_use") == 0) {
 			(*kept)++;
+			sc->tools++;
+		}
 		else
 			sc->len = mark;
 		return 0;
@@ -1098,6 +1101,7 @@ jscan_line(struct jscan *js, const struct shape *sh, const char *mem,
 	l->big = sc.big;
 	memcpy(l->named, sc.named, sizeof(l->named));
 	memcpy(l->name, sc.name, sizeof(l->name));
+	l->tools = sc.tools;
 	if (how == SCAN_OK) {
 		sc.out[sc.len] = '\0';
 		l->json = sc.out;

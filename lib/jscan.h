@@ -31,7 +31,7 @@ enum sh_kind { SH_LEAF, SH_RESULT, SH_OBJ, SH_MAP, SH_TOOLS, SH_FIRST_STR,
 	SH_NAME };
 
 /* SH_NAME slots, and the bytes of a name (a longer one reads as ""). */
-#define JS_NAMES	3
+#define JS_NAMES	5
 #define JS_NAME_BYTES	31
 
 struct field;
@@ -73,6 +73,7 @@ struct js_line {
 	 */
 	bool		 named[JS_NAMES];
 	char		 name[JS_NAMES][JS_NAME_BYTES + 1];
+	size_t		 tools;		/* SH_TOOLS elements kept */
 };
 
 enum js_end {

@@ -462,7 +462,8 @@ on_event(struct payload *p, cJSON *ev, const char *s, size_t len,
  * (jscan.c) keeps nothing else of a stream line.
  */
 static const struct shape sh_leaf = { SH_LEAF, NULL, NULL, 0 };
-enum { NAME_TYPE, NAME_SUBTYPE, NAME_BLOCK_TYPE };
+enum { NAME_TYPE, NAME_SUBTYPE, NAME_BLOCK_TYPE, NAME_MSG_ID, NAME_ERROR };
+_Static_assert(NAME_ERROR < JS_NAMES, "a slot each");
 static const struct shape sh_type = { SH_NAME, NULL, NULL, NAME_TYPE };
 static const struct shape sh_subtype = { SH_NAME, NULL, NULL, NAME_SUBTYPE };
 static const struct shape sh_result = { SH_RESULT, NULL, NULL, 0 };
@@ -482,8 +483,9 @@ static const struct field f_block[] = {
 static const struct shape sh_block = { SH_OBJ, NULL, f_block, 0 };
 static const struct shape sh_content = { SH_TOOLS, &sh_block, NULL,
 	NAME_BLOCK_TYPE };
+static const struct shape sh_msg_id = { SH_NAME, NULL, NULL, NAME_MSG_ID };
 static const struct field f_message[] = {
-	{ "content", &sh_content }, { "id", &sh_leaf }, { NULL, NULL }
+	{ "content", &sh_content }, { "id", &sh_msg_id }, { NULL, NULL }
 };
 static const struct shape sh_message = { SH_OBJ, NULL, f_message, 0 };
 
@@ -506,6 +508,8 @@ static const struct field f_limit[] = {
 };
 static const struct shape sh_limit = { SH_OBJ, NULL, f_limit, 0 };
 
+static const struct shape sh_error = { SH_NAME, NULL, NULL, NAME_ERROR };
+
 /* At most 32: a bit each in scan_object's `seen`. */
 static const struct field f_event[] = {
 	{ "type", &sh_type }, { "subtype", &sh_subtype },
@@ -513,7 +517,7 @@ static const struct field f_event[] = {
 	{ "model", &sh_leaf }, { "session_id", &sh_leaf },
 	{ "attempt", &sh_leaf }, { "max_retries", &sh_leaf },
 	{ "retry_delay_ms", &sh_leaf }, { "error_status", &sh_leaf },
-	{ "error", &sh_leaf }, { "fallback_model", &sh_leaf },
+	{ "error", &sh_error }, { "fallback_model", &sh_leaf },
 	{ "original_model", &sh_leaf },
 	/* rate_limit_event, nested or flat */
 	{ "rate_limit_info", &sh_limit }, { "status", &sh_leaf },
@@ -586,6 +590,42 @@ judged(const struct js_line *l)
 }
 
 /*
+ * A name as get_str reads it, when the scanner's copy is that: not named
+ * (no string), or named and not "" ("" also stands for a longer name).
+ */
+static bool
+name_whole(const struct js_line *l, int slot)
+{
+	return !l->named[slot] || l->name[slot][0] != '\0';
+}
+
+/*
+ * An assistant message without tool_use blocks, whose id and error the
+ * scanner handed over whole: what on_event and on_assistant would do
+ * with it, without cJSON. Most of a long stream's judged lines are such.
+ */
+static bool
+plain_assistant(struct payload *p, const struct js_line *l, const char *mem,
+    size_t len, int64_t off)
+{
+	struct pl_event e;
+
+	if (p->thorough || l->tools > 0 || !l->named[NAME_TYPE] ||
+	    strcmp(l->name[NAME_TYPE], "assistant") != 0 ||
+	    !name_whole(l, NAME_MSG_ID) || !name_whole(l, NAME_ERROR))
+		return false;
+	event_seen(p, &e, mem, len, off);
+	e.msg_id = l->named[NAME_MSG_ID] ? l->name[NAME_MSG_ID] : NULL;
+	call_hook(p, &e);
+	if (l->named[NAME_ERROR])
+		strlcpy(p->asst_error, l->name[NAME_ERROR],
+		    sizeof(p->asst_error));
+	else
+		p->asst_error[0] = '\0';
+	return true;
+}
+
+/*
  * A line read by the scanner: from the spool at off, or (mem not NULL)
  * from memory, where the same bytes also lie in the spool at off.
  * 0, or -1 with errno.
@@ -616,6 +656,8 @@ scan_judge(struct payload *p, const char *mem, int64_t off, size_t len)
 			call_hook(p, &e);
 			return 0;
 		}
+		if (plain_assistant(p, &l, mem, len, off))
+			return 0;
 		if (cJSON_IsObject(ev = parse_whole(l.json, l.len))) {
 			on_event(p, ev, mem, len, off, &l.big);
 			return 0;
