@@ -22,6 +22,7 @@
 
 #define LOG_PIDS	64	/* pids named in one kill or reaped line */
 #define RESCAN_MS	250	/* while killing: look again for forks */
+#define READS_PER_POLL	16	/* of stdout, while each brings bytes */
 /*
  * How often the tree's RSS is summed. A scan of all of /proc (to find
  * new descendants) costs 2-4 ms on a host of 100 processes, so without
@@ -194,23 +195,24 @@ fail_internal(struct att *a, const char *what)
 		start_kill(a, SIGTERM, "internal_error");
 }
 
-static void
+/* One read of the CLI's stdout: true when it brought bytes. */
+static bool
 read_stdout(struct att *a)
 {
 	char buf[65536];
 	ssize_t n = read(a->out_fd, buf, sizeof(buf));
 
 	if (n < 0 && (errno == EINTR || (errno == EAGAIN && !a->draining)))
-		return;
+		return false;
 	if (n <= 0 || a->internal_errno != 0) {
 		close(a->out_fd);
 		a->out_fd = -1;
-		return;
+		return false;
 	}
 	if (a->cfg->keep_stream &&
 	    io_write_all(a->res->spool_fd, buf, (size_t)n) == -1) {
 		fail_internal(a, "spool");
-		return;
+		return false;
 	}
 	a->res->out_bytes += n;
 	if (a->cfg->idle_ms > 0)
@@ -218,6 +220,19 @@ read_stdout(struct att *a)
 	if (payload_feed(a->res->pl, buf, (size_t)n) == -1)
 		fail_internal(a, payload_spool_failed(a->res->pl) ? "spool" :
 		    "payload");
+	return a->internal_errno == 0;
+}
+
+/*
+ * While the CLI writes faster than it is read, the next read finds bytes
+ * without a poll between: a poll per pipe write cost as much as the read.
+ * Bounded, so that stderr, signals and timers are still seen.
+ */
+static void
+read_stdout_run(struct att *a)
+{
+	for (int i = 0; i < READS_PER_POLL && read_stdout(a); i++)
+		;
 }
 
 static void
@@ -351,7 +366,7 @@ drain_pipes(struct att *a)
 {
 	a->draining = true;
 	while (a->out_fd != -1)
-		read_stdout(a);
+		(void)read_stdout(a);
 	while (a->err_fd != -1)
 		read_stderr(a);
 }
@@ -384,7 +399,7 @@ event_loop(struct att *a)
 		if (r <= 0)
 			continue;
 		if (pfd[1].revents != 0)
-			read_stdout(a);
+			read_stdout_run(a);
 		if (pfd[2].revents != 0)
 			read_stderr(a);
 		if (pfd[0].revents != 0)
