@@ -372,7 +372,8 @@ struct scan {
 	int		 err;		/* ENOMEM */
 	size_t		 depth;
 	size_t		 str_hold;
-	bool		 bytewise;	/* no string read whole (tests) */
+	bool		 thorough;	/* jscan_set_thorough */
+	js_enough	*enough;	/* NULL when thorough */
 	struct js_line	*line;		/* deep, big, the names, tools */
 };
 
@@ -656,7 +657,7 @@ string_whole(struct scan *sc, enum str_mode mode, char *key)
 	const unsigned char *b = r->buf + r->i + 1, *q;
 	size_t m, k;
 
-	if (mode == STR_RESULT || sc->bytewise || r->i >= r->n ||
+	if (mode == STR_RESULT || sc->thorough || r->i >= r->n ||
 	    (q = plain_close(b, r->buf + r->n)) == NULL)
 		return false;
 	m = (size_t)(q - b);
@@ -820,10 +821,13 @@ field_shape(const struct shape *sh, const char *key, uint32_t *seen)
 	return NULL;
 }
 
-/* One member of an object; *kept counts those appended. */
+/*
+ * One member of an object; *kept counts those appended, *named says
+ * whether it set an SH_NAME.
+ */
 static int
 scan_member(struct scan *sc, const struct shape *sh, uint32_t *seen,
-    size_t *kept)
+    size_t *kept, bool *named)
 {
 	bool obj = sh != NULL && sh->kind == SH_OBJ;
 	const struct shape *vsh = NULL;
@@ -861,6 +865,7 @@ scan_member(struct scan *sc, const struct shape *sh, uint32_t *seen,
 		if (scan_string(sc, STR_KEEP, sc->line->name[vsh->slot]) == -1)
 			return -1;
 		sc->line->named[vsh->slot] = true;
+		*named = true;
 	} else if (scan_value(sc, vsh) == -1)
 		return -1;
 	if (vsh != NULL)
@@ -889,6 +894,7 @@ scan_object(struct scan *sc, const struct shape *sh)
 {
 	uint32_t seen = 0;
 	size_t kept = 0;
+	bool named;
 	int c;
 
 	if (enter(sc) == -1)
@@ -900,8 +906,14 @@ scan_object(struct scan *sc, const struct shape *sh)
 		(void)rd_get(sc->rd);
 	else {
 		do {
-			if (scan_member(sc, sh, &seen, &kept) == -1)
+			named = false;
+			if (scan_member(sc, sh, &seen, &kept, &named) == -1)
 				return -1;
+			if (named && sc->depth == 1 && sc->enough != NULL &&
+			    sc->enough(sc->line)) {
+				sc->line->cut = true;
+				sh = NULL;
+			}
 			skip_ws(sc);
 		} while ((c = rd_get(sc->rd)) == ',');
 		if (c != '}')
@@ -1028,7 +1040,8 @@ struct jscan {
 	struct rd	*rd;
 	char		*out;		/* the reduction's buffer, reused */
 	size_t		 cap;
-	bool		 bytewise;
+	bool		 thorough;
+	js_enough	*enough;
 };
 
 struct jscan *
@@ -1052,9 +1065,15 @@ jscan_set_spool(struct jscan *js, int spool_fd)
 }
 
 void
-jscan_set_bytewise(struct jscan *js)
+jscan_set_enough(struct jscan *js, js_enough *f)
 {
-	js->bytewise = true;
+	js->enough = f;
+}
+
+void
+jscan_set_thorough(struct jscan *js)
+{
+	js->thorough = true;
 }
 
 void
@@ -1082,6 +1101,7 @@ jscan_line(struct jscan *js, const struct shape *sh, const char *mem,
 	memset(&l->big, 0, sizeof(l->big));
 	memset(l->named, 0, sizeof(l->named));
 	l->tools = 0;
+	l->cut = false;
 	sc.rd = js->rd;
 	sc.out = js->out;
 	sc.len = 0;
@@ -1089,7 +1109,8 @@ jscan_line(struct jscan *js, const struct shape *sh, const char *mem,
 	sc.full = false;
 	sc.err = 0;
 	sc.depth = 0;
-	sc.bytewise = js->bytewise;
+	sc.thorough = js->thorough;
+	sc.enough = js->thorough ? NULL : js->enough;
 	sc.line = l;
 	/*
 	 * A held line keeps its result whole, as it was held, and may need
@@ -1101,7 +1122,7 @@ jscan_line(struct jscan *js, const struct shape *sh, const char *mem,
 	how = scan_line(&sc, sh);
 	js->out = sc.out;
 	js->cap = sc.cap;
-	if (how == SCAN_OK) {
+	if (how == SCAN_OK && !l->cut) {
 		sc.out[sc.len] = '\0';
 		l->json = sc.out;
 		l->len = sc.len;

@@ -74,6 +74,7 @@ struct js_line {
 	bool		 named[JS_NAMES];
 	char		 name[JS_NAMES][JS_NAME_BYTES + 1];
 	size_t		 tools;		/* SH_TOOLS elements kept */
+	bool		 cut;		/* js_enough said so: json is NULL */
 };
 
 enum js_end {
@@ -90,8 +91,18 @@ struct jscan	*jscan_new(int spool_fd);
 void		 jscan_free(struct jscan *);
 /* The spool, once there is one after jscan_new(-1). */
 void		 jscan_set_spool(struct jscan *, int spool_fd);
-/* Tests: every string read a byte at a time, as the slow path does. */
-void		 jscan_set_bytewise(struct jscan *);
+/*
+ * Asked after each member of a line's own object that set a name: true
+ * when the caller has what it needs of the line; the rest is then only
+ * read (is it JSON?), not kept, and the line comes back cut.
+ */
+typedef bool	 js_enough(const struct js_line *);
+void		 jscan_set_enough(struct jscan *, js_enough *);
+/*
+ * Tests: every string read a byte at a time, as the slow path does, and
+ * every line reduced whole (js_enough is not asked).
+ */
+void		 jscan_set_thorough(struct jscan *);
 /*
  * The line of len bytes at stream offset off: read from mem when not
  * NULL (a held line: its `result` is kept whole unless it has a NUL),

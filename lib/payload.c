@@ -560,10 +560,16 @@ static bool
 is_one_of(const char *s, const char *const *set)
 {
 	for (; *set != NULL; set++)
-		if (strcmp(s, *set) == 0)
+		if (s[0] == (*set)[0] && strcmp(s, *set) == 0)
 			return true;
 	return false;
 }
+
+/* The types of line on_event reads more of, and a system line's subtypes. */
+static const char *const judged_types[] = { "assistant", "result",
+    "rate_limit_event", NULL };
+static const char *const judged_subs[] = { "init", "api_retry",
+    "model_fallback", NULL };
 
 /*
  * Whether on_event would read more of the line than that it is an
@@ -576,17 +582,29 @@ is_one_of(const char *s, const char *const *set)
 static bool
 judged(const struct js_line *l)
 {
-	static const char *const types[] = { "assistant", "result",
-	    "rate_limit_event", NULL };
-	static const char *const subs[] = { "init", "api_retry",
-	    "model_fallback", NULL };
-
 	if (!l->named[NAME_TYPE])
 		return false;
-	if (is_one_of(l->name[NAME_TYPE], types))
+	if (is_one_of(l->name[NAME_TYPE], judged_types))
 		return true;
 	return strcmp(l->name[NAME_TYPE], "system") == 0 &&
-	    l->named[NAME_SUBTYPE] && is_one_of(l->name[NAME_SUBTYPE], subs);
+	    l->named[NAME_SUBTYPE] &&
+	    is_one_of(l->name[NAME_SUBTYPE], judged_subs);
+}
+
+/*
+ * The scanner asks this after each name it hands over: when the names
+ * read so far already make judged() false whatever follows (only the
+ * first member of a name counts), the rest of the line is only read.
+ */
+static bool
+never_judged(const struct js_line *l)
+{
+	if (!l->named[NAME_TYPE])
+		return false;
+	if (strcmp(l->name[NAME_TYPE], "system") != 0)
+		return !is_one_of(l->name[NAME_TYPE], judged_types);
+	return l->named[NAME_SUBTYPE] &&
+	    !is_one_of(l->name[NAME_SUBTYPE], judged_subs);
 }
 
 /*
@@ -641,7 +659,8 @@ scan_judge(struct payload *p, const char *mem, int64_t off, size_t len)
 		if ((p->js = jscan_new(-1)) == NULL)
 			return -1;
 		if (p->thorough)
-			jscan_set_bytewise(p->js);
+			jscan_set_thorough(p->js);
+		jscan_set_enough(p->js, never_judged);
 	}
 	/* Our own spool is opened when a line first needs it. */
 	jscan_set_spool(p->js, lines_spool_fd(p->ln));
@@ -651,7 +670,7 @@ scan_judge(struct payload *p, const char *mem, int64_t off, size_t len)
 		if (mem != NULL && l.big.set &&
 		    lines_keep(p->ln, mem, off, len) == -1)
 			return -1;
-		if (!p->thorough && !judged(&l)) {
+		if (l.cut || (!p->thorough && !judged(&l))) {
 			event_seen(p, &e, mem, len, off);
 			call_hook(p, &e);
 			return 0;

@@ -13,7 +13,9 @@
 #  (c) from the timeout firing (the `kill ... reason=timeout` line's ts) to
 #      the last of a 20-process tree gone, minus --kill-after;
 #  (e) --rollback's snapshot and restore on a 10,000-file work tree
-#      (scripts/bench-txn.sh).
+#      (scripts/bench-txn.sh);
+#  (h) the stream read, 512 MiB of 1 KiB events, against cat
+#      (scripts/bench-stream.sh).
 #
 # Writes build/bench/results.md (also printed) and the raw numbers beside
 # it. Exits 1 if a budget is missed, 2 if the bench itself could not run.
@@ -471,6 +473,9 @@ case $? in
 esac
 # (f) --rollback on a 10,000-file work tree (issue 16), its own script.
 scripts/bench-txn.sh | tee -a "$OUT/results.md"
+case ${PIPESTATUS[0]} in 0) ;; 1) rc=1 ;; *) exit 2 ;; esac
+# (h) the stream read against cat (issue 18), its own script.
+scripts/bench-stream.sh | tee -a "$OUT/results.md"
 case ${PIPESTATUS[0]} in 0) ;; 1) rc=1 ;; *) exit 2 ;; esac
 
 if [ -n "${BENCH_PROFILE:-}" ] && command -v valgrind > /dev/null; then
