@@ -628,6 +628,11 @@ START_TEST(unparseable_only)
 	/* An object with garbage after it on its line is not an event. */
 	ck_oc(judge1(PL_STREAM, SUCCESS("hi", "1") "x\n", &end_ok, &v),
 	    OC_BAD_PAYLOAD, "trailing garbage");
+	/* A line no type of which is judged is still read to its end. */
+	ck_oc(judge1(PL_STREAM, "{\"type\":\"user\",\"x\":[1,}\n"
+	    "{\"type\":\"system\",\"subtype\":\"tick\",\"x\":tru}\n", &end_ok,
+	    &v), OC_BAD_PAYLOAD, "bad after the type");
+	ck_assert_str_eq(v.detail, "unparseable output, no result event");
 	/* The CLI's own error printed where JSON was expected. */
 	ck_oc(judge1(PL_STREAM, TREFUSED "\n", &end_1, &v), OC_NETWORK,
 	    "error text in stream");
@@ -1121,6 +1126,32 @@ START_TEST(hook_msg_id)
 		if (pass == 1)
 			close(spool);
 	}
+}
+END_TEST
+
+/* Names longer than the scanner hands over are read whole all the same. */
+START_TEST(hook_long_names)
+{
+#define LONG_ID "msg_0123456789abcdefghijklmnopqrstuvwxyz"
+	static const char s[] = "{\"type\":\"assistant\",\"message\":{\"id\":"
+	    "\"" LONG_ID "\",\"content\":[]}}\n"
+	    "{\"type\":\"assistant\",\"message\":{\"id\":\"msg_2\","
+	    "\"content\":[]},\"error\":"
+	    "\"an_error_kind_longer_than_thirty_two_bytes\"}\n"
+	    "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":true,"
+	    "\"result\":\"API Error: 500\"}\n";
+	struct verdict v;
+	struct rec r;
+	struct payload *p = run_fmt(PL_STREAM, s, strlen(s), 7, &end_1, &v,
+	    &r);
+	int i = find_kind(&r, PLE_EVENT, 0);
+
+	ck_assert_int_ge(i, 0);
+	ck_assert_str_eq(r.ev[i].msg_id, LONG_ID);
+	ck_assert_msg(strstr(v.detail, "error=an_error_kind_longer_than_th")
+	    != NULL, "detail: %s", v.detail);
+	payload_free(p);
+#undef LONG_ID
 }
 END_TEST
 
@@ -1859,6 +1890,7 @@ payload_suite(void)
 
 	tc = tcase_create("hooks");
 	tcase_add_test(tc, hook_init_retry_fallback);
+	tcase_add_test(tc, hook_long_names);
 	tcase_add_test(tc, hook_tool_use);
 	tcase_add_test(tc, hook_tool_use_type_as_cjson_reads_it);
 	tcase_add_test(tc, hook_msg_id);
