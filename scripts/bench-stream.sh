@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317 # its readers are called by name, not followed
 # make bench, part (h): the stream read (issue 18). A fake CLI prints
 # BENCH_READ_MB (512) MiB of 1 KiB stream-json events and a result; the
 # same stream is read by `cat` to /dev/null and by claudewrap
@@ -46,6 +47,7 @@ ms() {
 	echo $(( (e - s) / 1000000 ))
 }
 
+# The four readers are called by name ("${kind}_cat").
 flat_cat() { FAKE_MODE=flood FAKE_MB=$MB "$F/fakeclaude" -p hi | cat; }
 flat_cw() {
 	FAKE_MODE=flood FAKE_MB=$MB HOME=$OUT/home "$CW" \
