@@ -231,6 +231,58 @@ START_TEST(logfmt_truncates_safely)
 }
 END_TEST
 
+/* The line as log_end writes it, read back through a temporary file. */
+static void
+log_line_of(cJSON *ev, struct log *lg, char *buf, size_t size)
+{
+	FILE *f = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_ge(dup2(fileno(f), STDERR_FILENO), 0);
+	log_end(lg, ev);
+	ck_assert_int_ge(dup2(saved, STDERR_FILENO), 0);
+	close(saved);
+	rewind(f);
+	n = fread(buf, 1, size - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+/* A number in a logfmt line reads as cJSON prints it, integer or not. */
+START_TEST(logfmt_numbers_as_cjson)
+{
+	static const double cases[] = { 0, 1, -1, 7, 42, 1000, -65536,
+	    1795979667188.0, 999999999999999.0, -999999999999999.0, 1e15,
+	    -1e15, 1e16, 9007199254740993.0, 1e20, -0.0, 0.5, 0.001, -2.25,
+	    1e-7, 123456.789 };
+	struct log *lg = log_open(LOGF_LOGFMT, false, false, NULL);
+
+	ck_assert_ptr_nonnull(lg);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		cJSON *ev = log_begin(lg, LV_INFO, "n");
+		cJSON *one = cJSON_CreateNumber(cases[i]);
+		cJSON *arr = cJSON_AddArrayToObject(ev, "a");
+		char line[512], want[128], *text = cJSON_PrintUnformatted(one);
+
+		ck_assert_ptr_nonnull(text);
+		cJSON_AddNumberToObject(ev, "v", cases[i]);
+		cJSON_AddItemToArray(arr, cJSON_CreateNumber(cases[i]));
+		cJSON_AddItemToArray(arr, cJSON_CreateNumber(3));
+		log_line_of(ev, lg, line, sizeof(line));
+		ck_assert_int_lt(snprintf(want, sizeof(want), " a=%s,3 v=%s\n",
+		    text, text), (int)sizeof(want));
+		ck_assert_msg(strstr(line, want) != NULL, "%g: %s", cases[i],
+		    line);
+		cJSON_Delete(one);
+		free(text);
+	}
+	log_close(lg);
+}
+END_TEST
+
 START_TEST(log_str_keeps_utf8_valid)
 {
 	static const struct { const char *in, *out; } cases[] = {
@@ -517,6 +569,7 @@ core_suite(void)
 	tcase_add_test(tc, options_masquerade_ignores_argv);
 	tcase_add_test(tc, logfmt_quoting);
 	tcase_add_test(tc, logfmt_truncates_safely);
+	tcase_add_test(tc, logfmt_numbers_as_cjson);
 	tcase_add_test(tc, log_str_keeps_utf8_valid);
 	tcase_add_test(tc, locate_path_skips_self_and_noexec);
 	tcase_add_test(tc, locate_prefers_native_and_names_interpreter);
