@@ -1,5 +1,7 @@
 #include "log.h"
 
+#include <sys/random.h>
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -29,13 +31,20 @@ struct log {
 
 static const char *const level_word[] = { "info", "warn", "error" };
 
-/* A random (version 4) UUID from arc4random_buf. */
+/*
+ * A random (version 4) UUID, from getrandom(2): one system call, where
+ * arc4random's first use costs two mappings, a ChaCha key, a thousand
+ * bytes of keystream and a fork handler that the guardian's fork then
+ * runs (BENCHMARKS.md, wall time). arc4random_buf if it fails (a kernel
+ * without it).
+ */
 static void
 make_uuid(char out[LOG_RUN_ID_LEN])
 {
 	uint8_t b[16];
 
-	arc4random_buf(b, sizeof(b));
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		arc4random_buf(b, sizeof(b));
 	b[6] = (b[6] & 0x0f) | 0x40;
 	b[8] = (b[8] & 0x3f) | 0x80;
 	snprintf(out, LOG_RUN_ID_LEN, "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
