@@ -285,6 +285,24 @@ int_text(const cJSON *it, char buf[LOG_INT_LEN])
 	return true;
 }
 
+void
+log_ints_as_text(cJSON *obj)
+{
+	char num[LOG_INT_LEN], *text;
+	cJSON *it;
+
+	if (obj == NULL)
+		return;
+	for (it = obj->child; it != NULL; it = it->next)
+		if (cJSON_IsObject(it) || cJSON_IsArray(it))
+			log_ints_as_text(it);
+		else if (int_text(it, num) && (text = strdup(num)) != NULL) {
+			/* cJSON_CreateRaw's item, in place: the key stays. */
+			it->type = cJSON_Raw | (it->type & cJSON_StringIsConst);
+			it->valuestring = text;
+		}
+}
+
 static void
 line_add_value(char **line, size_t *len, size_t *cap, const cJSON *it)
 {

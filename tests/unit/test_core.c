@@ -283,6 +283,45 @@ START_TEST(logfmt_numbers_as_cjson)
 }
 END_TEST
 
+/* A record printed after log_ints_as_text reads as it did before. */
+START_TEST(log_ints_as_text_prints_the_same)
+{
+	static const double nums[] = { 0, 1, -1, 42, 1795979667188.0,
+	    999999999999999.0, -999999999999999.0, 1e15, 1e20, -0.0, 0.001,
+	    -2.25 };
+	cJSON *rec = cJSON_CreateObject(), *in, *arr;
+	char *before, *after;
+
+	log_str(rec, "event", "done");
+	for (size_t i = 0; i < sizeof(nums) / sizeof(*nums); i++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "n%zu", i);
+		cJSON_AddNumberToObject(rec, key, nums[i]);
+	}
+	cJSON_AddBoolToObject(rec, "transient", false);
+	in = cJSON_AddObjectToObject(rec, "output");
+	log_int(in, "size", 12345);
+	log_str(in, "sha256", "ab");
+	arr = cJSON_AddArrayToObject(rec, "pids");
+	cJSON_AddItemToArray(arr, cJSON_CreateNumber(17));
+	cJSON_AddItemToArray(arr, cJSON_CreateNumber(0.5));
+	cJSON_AddItemToArray(arr, cJSON_CreateString("x"));
+	cJSON_AddItemToObjectCS(rec, "const_key", cJSON_CreateNumber(7));
+	before = cJSON_PrintUnformatted(rec);
+	log_ints_as_text(rec);
+	after = cJSON_PrintUnformatted(rec);
+	ck_assert_ptr_nonnull(before);
+	ck_assert_ptr_nonnull(after);
+	ck_assert_str_eq(after, before);
+	ck_assert(cJSON_IsRaw(cJSON_GetObjectItem(rec, "n1")));
+	ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(rec, "n10")));
+	free(before);
+	free(after);
+	cJSON_Delete(rec);
+}
+END_TEST
+
 START_TEST(log_str_keeps_utf8_valid)
 {
 	static const struct { const char *in, *out; } cases[] = {
@@ -570,6 +609,7 @@ core_suite(void)
 	tcase_add_test(tc, logfmt_quoting);
 	tcase_add_test(tc, logfmt_truncates_safely);
 	tcase_add_test(tc, logfmt_numbers_as_cjson);
+	tcase_add_test(tc, log_ints_as_text_prints_the_same);
 	tcase_add_test(tc, log_str_keeps_utf8_valid);
 	tcase_add_test(tc, locate_path_skips_self_and_noexec);
 	tcase_add_test(tc, locate_prefers_native_and_names_interpreter);
