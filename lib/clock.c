@@ -47,6 +47,16 @@ civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 	*y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
+/* v in n decimal digits, zero-padded (v < 10^n). */
+static void
+put_digits(char *p, unsigned v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 void
 clock_iso(int64_t epoch_ms, char buf[CLOCK_ISO_LEN])
 {
@@ -62,6 +72,25 @@ clock_iso(int64_t epoch_ms, char buf[CLOCK_ISO_LEN])
 		sod += 86400;
 	days = (secs - sod) / 86400;
 	civil_from_days(days, &y, &m, &d);
+	if (y >= 0 && y <= 9999) {
+		/* What snprintf below writes, without its 3,000 instructions. */
+		put_digits(buf, (unsigned)y, 4);
+		buf[4] = '-';
+		put_digits(buf + 5, m, 2);
+		buf[7] = '-';
+		put_digits(buf + 8, d, 2);
+		buf[10] = 'T';
+		put_digits(buf + 11, (unsigned)(sod / 3600), 2);
+		buf[13] = ':';
+		put_digits(buf + 14, (unsigned)(sod / 60 % 60), 2);
+		buf[16] = ':';
+		put_digits(buf + 17, (unsigned)(sod % 60), 2);
+		buf[19] = '.';
+		put_digits(buf + 20, (unsigned)ms, 3);
+		buf[23] = 'Z';
+		buf[24] = '\0';
+		return;
+	}
 	snprintf(tmp, sizeof(tmp), "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ",
 	    (long long)y, m, d, (unsigned)(sod / 3600),
 	    (unsigned)(sod / 60 % 60), (unsigned)(sod % 60), (unsigned)ms);

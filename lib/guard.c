@@ -72,8 +72,11 @@ no_children(void)
 	    errno == ECHILD;
 }
 
-/* Collects every child that ended; GM_EMPTY once none is left. */
-static void
+/*
+ * Collects every child that ended; GM_EMPTY once none is left. true once
+ * a report said so: nothing can come below us again (no_children).
+ */
+static bool
 reap_all(int st, pid_t cli, bool *cli_done)
 {
 	char comm[TREE_COMM_LEN];
@@ -81,6 +84,7 @@ reap_all(int st, pid_t cli, bool *cli_done)
 	siginfo_t si;
 	pid_t p;
 	int status;
+	bool last;
 
 	for (;;) {
 		/* Its name while the zombie still has its /proc entry. */
@@ -88,19 +92,26 @@ reap_all(int st, pid_t cli, bool *cli_done)
 		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1)
 			break;
 		if (si.si_pid == 0)
-			return;
+			return false;
 		comm[0] = '\0';
 		if (si.si_pid != cli)
 			(void)tree_comm(si.si_pid, comm, sizeof(comm));
 		if ((p = wait4(si.si_pid, &status, WNOHANG, &ru)) <= 0)
-			return;
+			return false;
 		if (p == cli)
 			*cli_done = true;
+		last = *cli_done && no_children();
 		report(st, p == cli ? GM_EXITED : GM_REAPED, p, status, &ru,
-		    comm, *cli_done && no_children());
+		    comm, last);
+		/* Said: no GM_EMPTY after it, no waitid to find ECHILD again. */
+		if (last)
+			return true;
 	}
-	if (errno == ECHILD && *cli_done)
+	if (errno == ECHILD && *cli_done) {
 		report(st, GM_EMPTY, 0, 0, NULL, NULL, 1);
+		return true;
+	}
+	return false;
 }
 
 /* claudewrap let go (or died): nothing below us may outlive it. */
@@ -162,13 +173,13 @@ guard_main(const struct spawn_req *rq, int ctl, int st)
 		if (p[1].revents != 0) {
 			while (read(sfd, &si, sizeof(si)) > 0)
 				;
-			reap_all(st, cli, &cli_done);
 			/*
 			 * Nothing left to guard: go now, so that claudewrap
 			 * need not wake us to end (one scheduling round trip
 			 * less on every run).
 			 */
-			if (cli_done && no_children())
+			if (reap_all(st, cli, &cli_done) ||
+			    (cli_done && no_children()))
 				_exit(0);
 		}
 		if (p[0].revents != 0)

@@ -135,6 +135,7 @@ int
 io_mkdir_p(const char *dir)
 {
 	char path[PATH_MAX];
+	struct stat st;
 	char *p;
 
 	if (*dir == '\0') {
@@ -143,6 +144,12 @@ io_mkdir_p(const char *dir)
 	}
 	if (io_path(path, sizeof(path), dir, "") == -1)
 		return -1;
+	/*
+	 * Already there, as on every run but the first: one stat instead
+	 * of a mkdir and a stat per component.
+	 */
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
 	/* Each parent in turn; "/" itself is skipped. */
 	for (p = path + 1; *p != '\0'; p++) {
 		if (*p != '/' || p[-1] == '/')

@@ -1,6 +1,9 @@
 #include "log.h"
 
+#include <sys/random.h>
+
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +14,9 @@
 #include "ghactions.h"
 #include "io.h"
 #include "spool.h"
+
+/* An integer below 1e15 with its sign and NUL: 17, with room to spare. */
+#define LOG_INT_LEN	24
 
 struct log {
 	enum log_format	 format;
@@ -25,13 +31,20 @@ struct log {
 
 static const char *const level_word[] = { "info", "warn", "error" };
 
-/* A random (version 4) UUID from arc4random_buf. */
+/*
+ * A random (version 4) UUID, from getrandom(2): one system call, where
+ * arc4random's first use costs two mappings, a ChaCha key, a thousand
+ * bytes of keystream and a fork handler that the guardian's fork then
+ * runs (BENCHMARKS.md, wall time). arc4random_buf if it fails (a kernel
+ * without it).
+ */
 static void
 make_uuid(char out[LOG_RUN_ID_LEN])
 {
 	uint8_t b[16];
 
-	arc4random_buf(b, sizeof(b));
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		arc4random_buf(b, sizeof(b));
 	b[6] = (b[6] & 0x0f) | 0x40;
 	b[8] = (b[8] & 0x3f) | 0x80;
 	snprintf(out, LOG_RUN_ID_LEN, "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
@@ -240,10 +253,60 @@ line_add(char **line, size_t *len, size_t *cap, const char *s, size_t n)
 	(*line)[*len] = '\0';
 }
 
+/*
+ * An integer as cJSON prints it ("%1.15g": every digit, below 1e15),
+ * without cJSON's malloc, sprintf and sscanf round trip: most values of
+ * a line are integers, and the done line is written after the CLI's end
+ * on every run (BENCHMARKS.md, wall time). false for any other value.
+ */
+static bool
+int_text(const cJSON *it, char buf[LOG_INT_LEN])
+{
+	char rev[LOG_INT_LEN];
+	uint64_t u;
+	double d;
+	size_t n = 0, i = 0;
+
+	if (!cJSON_IsNumber(it))
+		return false;
+	d = it->valuedouble;
+	if (!(d > -1e15 && d < 1e15) || d != (double)(int64_t)d ||
+	    (d == 0 && signbit(d)))
+		return false;
+	u = d < 0 ? (uint64_t)-(int64_t)d : (uint64_t)d;
+	do
+		rev[n++] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (d < 0)
+		buf[i++] = '-';
+	while (n > 0)
+		buf[i++] = rev[--n];
+	buf[i] = '\0';
+	return true;
+}
+
+void
+log_ints_as_text(cJSON *obj)
+{
+	char num[LOG_INT_LEN], *text;
+	cJSON *it;
+
+	if (obj == NULL)
+		return;
+	for (it = obj->child; it != NULL; it = it->next)
+		if (cJSON_IsObject(it) || cJSON_IsArray(it))
+			log_ints_as_text(it);
+		else if (int_text(it, num) && (text = strdup(num)) != NULL) {
+			/* cJSON_CreateRaw's item, in place: the key stays. */
+			it->type = cJSON_Raw | (it->type & cJSON_StringIsConst);
+			it->valuestring = text;
+		}
+}
+
 static void
 line_add_value(char **line, size_t *len, size_t *cap, const cJSON *it)
 {
-	char small[256], *text = NULL;
+	char small[256], num[LOG_INT_LEN], *text = NULL;
 	const char *v;
 	size_t need;
 
@@ -251,6 +314,8 @@ line_add_value(char **line, size_t *len, size_t *cap, const cJSON *it)
 		v = it->valuestring;
 	else if (cJSON_IsBool(it))
 		v = cJSON_IsTrue(it) ? "true" : "false";
+	else if (int_text(it, num))
+		v = num;
 	else if (cJSON_IsArray(it)) {
 		/* A list logs as a comma-joined value: pids=12,34. */
 		size_t alen = 0, acap = 0;
@@ -260,10 +325,17 @@ line_add_value(char **line, size_t *len, size_t *cap, const cJSON *it)
 			/* cppcheck-suppress knownConditionTrueFalse */
 			if (alen > 0)
 				line_add(&text, &alen, &acap, ",", 1);
-			char *one = cJSON_IsString(e) ? NULL :
-			    cJSON_PrintUnformatted(e);
-			const char *s = one != NULL ? one :
-			    cJSON_IsString(e) ? e->valuestring : "";
+			char *one = NULL;
+			const char *s;
+
+			if (cJSON_IsString(e))
+				s = e->valuestring;
+			else if (int_text(e, num))
+				s = num;
+			else if ((one = cJSON_PrintUnformatted(e)) != NULL)
+				s = one;
+			else
+				s = "";
 			line_add(&text, &alen, &acap, s, strlen(s));
 			free(one);
 		}

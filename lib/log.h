@@ -31,6 +31,13 @@ void		 log_end(struct log *, cJSON *);
 /* Convenience for the common shapes. */
 void		 log_str(cJSON *, const char *key, const char *val);
 void		 log_int(cJSON *, const char *key, int64_t val);
+/*
+ * Each integer in obj, and in the objects and arrays inside it, becomes
+ * raw JSON text, the very text cJSON prints for it, without cJSON's
+ * sprintf and sscanf per number: for a record that is only printed from
+ * then on, as a ledger record is (its numbers no longer read as numbers).
+ */
+void		 log_ints_as_text(cJSON *obj);
 /* The CLI's own stderr, passed through (after erasing a status line). */
 void		 log_passthrough(struct log *, const void *, size_t);
 /*

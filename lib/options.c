@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cliargs.h"
 #include "duration.h"
@@ -263,6 +264,41 @@ env_name(const char *name, char *buf, size_t size)
 }
 
 /*
+ * The CLAUDEWRAP_ variables, in the environment's order, into mine;
+ * their number, or -1 when there are more than max (then getenv).
+ */
+static int
+env_ours(const char **mine, int max)
+{
+	int n = 0;
+
+	for (char **e = environ; *e != NULL; e++)
+		if (strncmp(*e, "CLAUDEWRAP_", 11) == 0) {
+			if (n == max)
+				return -1;
+			mine[n++] = *e;
+		}
+	return n;
+}
+
+/*
+ * getenv(name) for a CLAUDEWRAP_ name: among the few of ours rather than
+ * the whole environment, once per option (NOPTS times a run).
+ */
+static const char *
+env_get(const char **mine, int n, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (n == -1)
+		return getenv(name);
+	for (int i = 0; i < n; i++)
+		if (strncmp(mine[i], name, len) == 0 && mine[i][len] == '=')
+			return mine[i] + len + 1;
+	return NULL;
+}
+
+/*
  * Every variable is read, the first bad one reported: under the name
  * claude the others (--claude above all) still serve a direct exec.
  */
@@ -270,14 +306,15 @@ static int
 parse_env(struct options *o, char *err, size_t errlen)
 {
 	char name[64], one[256];
-	int rc = 0;
+	const char *mine[64];
+	int rc = 0, n = env_ours(mine, (int)(sizeof(mine) / sizeof(*mine)));
 
 	for (size_t i = 0; i < NOPTS; i++) {
 		const struct opt_spec *s = &opt_table[i];
 		const char *v;
 
 		env_name(s->name, name, sizeof(name));
-		if ((v = getenv(name)) == NULL)
+		if ((v = env_get(mine, n, name)) == NULL)
 			continue;
 		/* --expect-tool is repeatable: its variable holds a list. */
 		if ((s->kind == OK_EXPECT ? expect_from_list(o, v, one,

@@ -108,6 +108,7 @@ run_ledger_start(struct run *r)
 	if (r->lw.path[0] == '\0')
 		return;
 	rec = ledger_record(r, "start");
+	log_ints_as_text(rec);
 	if (rec == NULL ||
 	    (r->lw.fd = ledger_append_nosync(r->lw.path, rec)) == -1)
 		run_ledger_warn(r);
@@ -137,5 +138,6 @@ run_ledger_done(struct run *r)
 		return;
 	rec = ledger_record(r, "done");
 	run_add_outcome(r, rec);
+	log_ints_as_text(rec);
 	ledger_write(r, rec);
 }

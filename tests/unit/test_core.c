@@ -231,6 +231,97 @@ START_TEST(logfmt_truncates_safely)
 }
 END_TEST
 
+/* The line as log_end writes it, read back through a temporary file. */
+static void
+log_line_of(cJSON *ev, struct log *lg, char *buf, size_t size)
+{
+	FILE *f = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_ge(dup2(fileno(f), STDERR_FILENO), 0);
+	log_end(lg, ev);
+	ck_assert_int_ge(dup2(saved, STDERR_FILENO), 0);
+	close(saved);
+	rewind(f);
+	n = fread(buf, 1, size - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+/* A number in a logfmt line reads as cJSON prints it, integer or not. */
+START_TEST(logfmt_numbers_as_cjson)
+{
+	static const double cases[] = { 0, 1, -1, 7, 42, 1000, -65536,
+	    1795979667188.0, 999999999999999.0, -999999999999999.0, 1e15,
+	    -1e15, 1e16, 9007199254740993.0, 1e20, -0.0, 0.5, 0.001, -2.25,
+	    1e-7, 123456.789 };
+	struct log *lg = log_open(LOGF_LOGFMT, false, false, NULL);
+
+	ck_assert_ptr_nonnull(lg);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		cJSON *ev = log_begin(lg, LV_INFO, "n");
+		cJSON *one = cJSON_CreateNumber(cases[i]);
+		cJSON *arr = cJSON_AddArrayToObject(ev, "a");
+		char line[512], want[128], *text = cJSON_PrintUnformatted(one);
+
+		ck_assert_ptr_nonnull(text);
+		cJSON_AddNumberToObject(ev, "v", cases[i]);
+		cJSON_AddItemToArray(arr, cJSON_CreateNumber(cases[i]));
+		cJSON_AddItemToArray(arr, cJSON_CreateNumber(3));
+		log_line_of(ev, lg, line, sizeof(line));
+		ck_assert_int_lt(snprintf(want, sizeof(want), " a=%s,3 v=%s\n",
+		    text, text), (int)sizeof(want));
+		ck_assert_msg(strstr(line, want) != NULL, "%g: %s", cases[i],
+		    line);
+		cJSON_Delete(one);
+		free(text);
+	}
+	log_close(lg);
+}
+END_TEST
+
+/* A record printed after log_ints_as_text reads as it did before. */
+START_TEST(log_ints_as_text_prints_the_same)
+{
+	static const double nums[] = { 0, 1, -1, 42, 1795979667188.0,
+	    999999999999999.0, -999999999999999.0, 1e15, 1e20, -0.0, 0.001,
+	    -2.25 };
+	cJSON *rec = cJSON_CreateObject(), *in, *arr;
+	char *before, *after;
+
+	log_str(rec, "event", "done");
+	for (size_t i = 0; i < sizeof(nums) / sizeof(*nums); i++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "n%zu", i);
+		cJSON_AddNumberToObject(rec, key, nums[i]);
+	}
+	cJSON_AddBoolToObject(rec, "transient", false);
+	in = cJSON_AddObjectToObject(rec, "output");
+	log_int(in, "size", 12345);
+	log_str(in, "sha256", "ab");
+	arr = cJSON_AddArrayToObject(rec, "pids");
+	cJSON_AddItemToArray(arr, cJSON_CreateNumber(17));
+	cJSON_AddItemToArray(arr, cJSON_CreateNumber(0.5));
+	cJSON_AddItemToArray(arr, cJSON_CreateString("x"));
+	cJSON_AddItemToObjectCS(rec, "const_key", cJSON_CreateNumber(7));
+	before = cJSON_PrintUnformatted(rec);
+	log_ints_as_text(rec);
+	after = cJSON_PrintUnformatted(rec);
+	ck_assert_ptr_nonnull(before);
+	ck_assert_ptr_nonnull(after);
+	ck_assert_str_eq(after, before);
+	ck_assert(cJSON_IsRaw(cJSON_GetObjectItem(rec, "n1")));
+	ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(rec, "n10")));
+	free(before);
+	free(after);
+	cJSON_Delete(rec);
+}
+END_TEST
+
 START_TEST(log_str_keeps_utf8_valid)
 {
 	static const struct { const char *in, *out; } cases[] = {
@@ -517,6 +608,8 @@ core_suite(void)
 	tcase_add_test(tc, options_masquerade_ignores_argv);
 	tcase_add_test(tc, logfmt_quoting);
 	tcase_add_test(tc, logfmt_truncates_safely);
+	tcase_add_test(tc, logfmt_numbers_as_cjson);
+	tcase_add_test(tc, log_ints_as_text_prints_the_same);
 	tcase_add_test(tc, log_str_keeps_utf8_valid);
 	tcase_add_test(tc, locate_path_skips_self_and_noexec);
 	tcase_add_test(tc, locate_prefers_native_and_names_interpreter);
