@@ -1,5 +1,6 @@
 #include "ledger.h"
 
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -67,6 +68,31 @@ write_once(int fd, const char *line, size_t len)
 	return 0;
 }
 
+#define APPEND_LOCK_MS	200	/* waited for at most, then appended without */
+
+/*
+ * Appends take the file's flock for the torn-line check and the write:
+ * the check (fstat, pread) takes no inode lock, and i_size grows a page
+ * at a time during another run's write, so a parallel run's record
+ * caught half-written looked torn and got a blank line before ours. A
+ * lock held past APPEND_LOCK_MS (a stopped process holds it) is not
+ * waited for: the append goes ahead as it did before the lock.
+ */
+static bool
+lock_append(int fd)
+{
+	const struct timespec ms = { 0, 1000000 };
+
+	for (int i = 0; i < APPEND_LOCK_MS; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return true;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return false;
+		(void)nanosleep(&ms, NULL);
+	}
+	return false;
+}
+
 /* The file's last byte is not a newline (an append cut short). */
 static bool
 after_torn_line(int fd)
@@ -84,10 +110,12 @@ ledger_append_nosync(const char *path, const cJSON *record)
 	char *line;
 	size_t len;
 	int fd, saved;
+	bool locked;
 
 	if ((line = render_line(record, &len)) == NULL)
 		return -1;
 	fd = io_open_regular(path, O_RDWR | O_APPEND | O_CREAT, 0600);
+	locked = fd != -1 && lock_append(fd);
 	if (fd != -1 && after_torn_line(fd)) {
 		/* A crash mid-append left a line open: close it first. */
 		memmove(line + 1, line, len + 1);
@@ -99,6 +127,9 @@ ledger_append_nosync(const char *path, const cJSON *record)
 		fd = -1;
 	}
 	saved = errno;
+	/* Not held through the fsync: parallel runs sync side by side. */
+	if (fd != -1 && locked)
+		(void)flock(fd, LOCK_UN);
 	free(line);
 	errno = saved;
 	return fd;

@@ -3,6 +3,7 @@
  * short write, and many processes appending at once), time parsing and
  * the bounded line reader.
  */
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -298,6 +299,9 @@ check_all_there(const char *path)
 	int n = 0;
 
 	memset(seen, 0, sizeof(seen));
+	/* No blank line either: strtok_r would pass over it. */
+	ck_assert_msg(text[0] != '\n' && strstr(text, "\n\n") == NULL,
+	    "a blank line");
 	for (line = strtok_r(text, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save), n++) {
 		cJSON *r = cJSON_Parse(line);
@@ -343,6 +347,69 @@ START_TEST(append_concurrent_never_interleaves)
 		    "appender %d failed: status %#x", i, status);
 	}
 	check_all_there(path);
+	rm_rf(dir);
+}
+END_TEST
+
+/* A crash mid-append left a line open: the next record closes it first. */
+START_TEST(append_after_torn_line)
+{
+	char *dir = tmpdir(), path[256], *text;
+	cJSON *r = record("done", 1, 1, 3);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/ledger.jsonl", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "{\"event\":\"sta", 13), 13);
+	close(fd);
+	ck_assert_int_eq(ledger_append(path, r), 0);
+	text = slurp(path, NULL);
+	ck_assert_str_eq(text, "{\"event\":\"sta\n{\"event\":\"done\","
+	    "\"who\":1,\"seq\":1,\"pad\":\"ccc\"}\n");
+	free(text);
+	cJSON_Delete(r);
+	rm_rf(dir);
+}
+END_TEST
+
+/*
+ * Another run's record caught half-written (it holds the lock) is not a
+ * torn line: the append waits for it and adds no newline of its own.
+ */
+START_TEST(append_waits_for_a_record_being_written)
+{
+	char *dir = tmpdir(), path[256], *text;
+	cJSON *r = record("done", 1, 1, 3);
+	int fd, status, go[2];
+	pid_t pid;
+	char c;
+
+	snprintf(path, sizeof(path), "%s/ledger.jsonl", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+	ck_assert_int_eq(write(fd, "{\"a\":", 5), 5);
+	ck_assert_int_eq(pipe(go), 0);
+	if ((pid = fork()) == 0) {
+		close(fd);	/* the lock stays with the parent's */
+		_exit(read(go[0], &c, 1) == 1 && ledger_append(path, r) == 0 ?
+		    0 : 1);
+	}
+	ck_assert_int_eq(write(go[1], "x", 1), 1);
+	usleep(50000);
+	ck_assert_int_eq(write(fd, "1}\n", 3), 3);
+	ck_assert_int_eq(flock(fd, LOCK_UN), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	text = slurp(path, NULL);
+	ck_assert_str_eq(text, "{\"a\":1}\n{\"event\":\"done\",\"who\":1,"
+	    "\"seq\":1,\"pad\":\"ccc\"}\n");
+	free(text);
+	close(fd);
+	close(go[0]);
+	close(go[1]);
+	cJSON_Delete(r);
 	rm_rf(dir);
 }
 END_TEST
@@ -463,6 +530,8 @@ ledger_suite(void)
 	tcase_add_test(tc, append_refuses_symlink_and_reports_errors);
 	tcase_add_test(tc, append_short_write_is_enospc);
 	tcase_add_test(tc, append_concurrent_never_interleaves);
+	tcase_add_test(tc, append_after_torn_line);
+	tcase_add_test(tc, append_waits_for_a_record_being_written);
 	tcase_add_test(tc, state_dir_resolution);
 	tcase_add_test(tc, parse_time_good);
 	tcase_add_test(tc, parse_time_bad);
