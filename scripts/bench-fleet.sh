@@ -26,16 +26,13 @@ F=$ROOT/build/fakes
 OUT=$ROOT/build/bench/fleet
 RUNS=${BENCH_FLEET_RUNS:-200}
 
-die() { echo "bench-fleet: $*" >&2; exit 2; }
+BENCH_NAME=bench-fleet
+# shellcheck source=scripts/bench-lib.sh
+. "$ROOT/scripts/bench-lib.sh"
 command -v redis-server > /dev/null || die "redis-server is missing (make deps)"
-for b in "$CW" "$F/bench_result" "$F/fakeclaude"; do
-	[ -x "$b" ] || die "$b is missing: run make bench"
-done
-while IFS='=' read -r name _; do
-	case $name in CLAUDEWRAP_*) unset "$name" ;; esac
-done < <(env)
-rm -rf "$OUT"
-mkdir -p "$OUT" || die "cannot create $OUT"
+need "$CW" "$F/bench_result" "$F/fakeclaude"
+clean_env
+fresh_dirs "$OUT"
 
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no \

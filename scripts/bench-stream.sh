@@ -25,18 +25,18 @@ ROOT=$PWD
 CW=$ROOT/claudewrap
 F=$ROOT/build/fakes
 OUT=$ROOT/build/bench/stream
+if [ -n "${BENCH_QUICK:-}" ]; then
+	: "${BENCH_READ_MB:=64}" "${BENCH_READ_ROUNDS:=2}"
+fi
 MB=${BENCH_READ_MB:-512}
 ROUNDS=${BENCH_READ_ROUNDS:-7}
 
-die() { echo "bench-stream: $*" >&2; exit 2; }
-for b in "$CW" "$F/fakeclaude" "$F/bench_stream"; do
-	[ -x "$b" ] || die "$b is missing: run make bench"
-done
-while IFS='=' read -r name _; do
-	case $name in CLAUDEWRAP_*) unset "$name" ;; esac
-done < <(env)
-rm -rf "$OUT"
-mkdir -p "$OUT/home" || die "cannot create $OUT"
+BENCH_NAME=bench-stream
+# shellcheck source=scripts/bench-lib.sh
+. "$ROOT/scripts/bench-lib.sh"
+need "$CW" "$F/fakeclaude" "$F/bench_stream"
+clean_env
+fresh_dirs "$OUT" "$OUT/home"
 
 # Milliseconds of one run of "$@", stdout to /dev/null; the run must end 0.
 ms() {

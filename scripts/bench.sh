@@ -42,17 +42,17 @@ RESULT_BYTES=$((50 << 20))
 BIGLINE_BYTES=$((32 << 20))
 BIGLINE_TOTAL=$((256 << 20))
 
-die() { echo "bench: $*" >&2; exit 2; }
+BENCH_NAME=bench
+# shellcheck source=scripts/bench-lib.sh
+. "$ROOT/scripts/bench-lib.sh"
 
 command -v hyperfine > /dev/null || die "hyperfine is missing (make bench installs it: scripts/deps.sh bench)"
 command -v python3 > /dev/null || die "python3 is missing"
 # The interpreter itself: a pyenv shim is a bash script, whose start-up
 # would be charged to the Python wrapper.
 PY=$(python3 -c 'import sys; print(sys.executable)') || die "python3 does not run"
-for b in claudewrap build/fakes/bench_result build/fakes/bench_stream \
-    build/fakes/bench_bigresult build/fakes/bench_tree build/fakes/bench_gone; do
-	[ -x "$b" ] || die "$b is missing: run make bench"
-done
+need claudewrap build/fakes/bench_result build/fakes/bench_stream \
+    build/fakes/bench_bigresult build/fakes/bench_tree build/fakes/bench_gone
 if [ -x /usr/bin/time ]; then
 	TIME=/usr/bin/time
 else
@@ -61,13 +61,10 @@ else
 	    "/proc/PID/status VmHWM instead (scripts/deps.sh installs time)" >&2
 fi
 
-rm -rf "$OUT"
-mkdir -p "$OUT/state" "$OUT/kill" || die "cannot create $OUT"
+fresh_dirs "$OUT" "$OUT/state" "$OUT/kill"
 # Nothing from the caller's own settings; the ledger on the same disk as
 # a real one (the repository's), so its fsyncs cost what they would.
-while IFS='=' read -r name _; do
-	case $name in CLAUDEWRAP_*) unset "$name" ;; esac
-done < <(env)
+clean_env
 export CLAUDEWRAP_STATE_DIR=$OUT/state
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$(date +%s)

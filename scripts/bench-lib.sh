@@ -1,0 +1,28 @@
+# shellcheck shell=bash
+# Sourced by scripts/bench.sh, bench-fleet.sh and bench-stream.sh: their
+# common start. BENCH_NAME names the script in its messages.
+
+# The bench itself could not run: exit 2.
+die() { echo "$BENCH_NAME: $*" >&2; exit 2; }
+
+# Each of the programs named must be there.
+need() {
+	local b
+	for b in "$@"; do
+		[ -x "$b" ] || die "$b is missing: run make bench"
+	done
+}
+
+# Nothing from the caller's own CLAUDEWRAP_ settings.
+clean_env() {
+	local name
+	while IFS='=' read -r name _; do
+		case $name in CLAUDEWRAP_*) unset "$name" ;; esac
+	done < <(env)
+}
+
+# The first directory emptied, then each created.
+fresh_dirs() {
+	rm -rf "$1"
+	mkdir -p "$@" || die "cannot create $1"
+}
