@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define TREE_PROCS	20
@@ -80,11 +81,19 @@ orphan(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	char c;
 	int up = 1;
 
+	/*
+	 * claudewrap asks a CLI it has not seen for its version first: that
+	 * must not start the tree, whose pids the watcher would then time.
+	 */
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		puts("2.1.332 (Claude Code)");
+		return 0;
+	}
 	if (pipe(sync_fd) == -1)
 		return 1;
 	for (int i = 0; i < 10; i++)
