@@ -625,19 +625,60 @@ str_end(struct scan *sc, struct strscan *st)
 	return 0;
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ONES	UINT64_C(0x0101010101010101)
+#define HIGHS	UINT64_C(0x8080808080808080)
+
+/*
+ * The high bit of each byte of w that is c; exact for the lowest such
+ * byte, which is all that is asked (a borrow only marks bytes above it).
+ */
+static inline uint64_t
+bytes_are(uint64_t w, unsigned char c)
+{
+	uint64_t x = w ^ (ONES * c);
+
+	return (x - ONES) & ~x & HIGHS;
+}
+
+/* The first quote or backslash in [b, stop), 8 bytes at a time; or stop. */
+static const unsigned char *
+quote_or_bs(const unsigned char *b, const unsigned char *stop)
+{
+	uint64_t w, hit;
+
+	for (; stop - b >= 8; b += 8) {
+		memcpy(&w, b, sizeof(w));
+		if ((hit = bytes_are(w, '"') | bytes_are(w, '\\')) != 0)
+			return b + __builtin_ctzll(hit) / 8;
+	}
+	while (b < stop && *b != '"' && *b != '\\')
+		b++;
+	return b;
+}
+#else
+static const unsigned char *
+quote_or_bs(const unsigned char *b, const unsigned char *stop)
+{
+	while (b < stop && *b != '"' && *b != '\\')
+		b++;
+	return b;
+}
+#endif
+
 /*
  * Where the string that begins at b ends: its closing quote, if it lies
- * before end with no backslash before it; else NULL. Short strings (most
- * keys and names) are looked at byte by byte, longer ones by memchr.
+ * before end with no backslash before it; else NULL. The first 32 bytes
+ * (most keys and names) are looked at here, the rest by memchr.
  */
 static const unsigned char *
 plain_close(const unsigned char *b, const unsigned char *end)
 {
-	const unsigned char *q, *stop = end - b > 24 ? b + 24 : end;
+	const unsigned char *stop = end - b > 32 ? b + 32 : end;
+	const unsigned char *q = quote_or_bs(b, stop);
 
-	for (q = b; q < stop; q++)
-		if (*q == '"' || *q == '\\')
-			return *q == '"' ? q : NULL;
+	if (q < stop)
+		return *q == '"' ? q : NULL;
 	if (q == end || (q = memchr(q, '"', (size_t)(end - q))) == NULL)
 		return NULL;
 	return memchr(b, '\\', (size_t)(q - b)) == NULL ? q : NULL;
