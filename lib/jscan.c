@@ -625,46 +625,33 @@ str_end(struct scan *sc, struct strscan *st)
 	return 0;
 }
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define ONES	UINT64_C(0x0101010101010101)
-#define HIGHS	UINT64_C(0x8080808080808080)
-
-/*
- * The high bit of each byte of w that is c; exact for the lowest such
- * byte, which is all that is asked (a borrow only marks bytes above it).
- */
-static inline uint64_t
-bytes_are(uint64_t w, unsigned char c)
-{
-	uint64_t x = w ^ (ONES * c);
-
-	return (x - ONES) & ~x & HIGHS;
-}
-
-/* The first quote or backslash in [b, stop), 8 bytes at a time; or stop. */
+/* The first quote or backslash in [b, stop), or stop. */
 static const unsigned char *
 quote_or_bs(const unsigned char *b, const unsigned char *stop)
 {
-	uint64_t w, hit;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/*
+	 * 8 bytes at a time: the high bit of each byte that is '"' or '\\'
+	 * (exact for the lowest such byte, which is all that is asked: a
+	 * borrow only marks bytes above it).
+	 */
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t highs = UINT64_C(0x8080808080808080);
+	uint64_t w, q, bs, hit;
 
 	for (; stop - b >= 8; b += 8) {
 		memcpy(&w, b, sizeof(w));
-		if ((hit = bytes_are(w, '"') | bytes_are(w, '\\')) != 0)
+		q = w ^ (ones * '"');
+		bs = w ^ (ones * '\\');
+		hit = (((q - ones) & ~q) | ((bs - ones) & ~bs)) & highs;
+		if (hit != 0)
 			return b + __builtin_ctzll(hit) / 8;
 	}
-	while (b < stop && *b != '"' && *b != '\\')
-		b++;
-	return b;
-}
-#else
-static const unsigned char *
-quote_or_bs(const unsigned char *b, const unsigned char *stop)
-{
-	while (b < stop && *b != '"' && *b != '\\')
-		b++;
-	return b;
-}
 #endif
+	while (b < stop && *b != '"' && *b != '\\')
+		b++;
+	return b;
+}
 
 /*
  * Where the string that begins at b ends: its closing quote, if it lies
