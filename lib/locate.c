@@ -219,26 +219,6 @@ prefer_native(char *path, size_t size)
 		strlcpy(path, native, size);
 }
 
-/*
- * stat of /proc/self/exe, taken once: the file we were executed from
- * stays the same while we run, and locate_cli and locate_skip_entry
- * both ask on every run.
- */
-static int
-self_stat(struct stat *st)
-{
-	static struct stat self;
-	static bool known;
-
-	if (!known) {
-		if (stat("/proc/self/exe", &self) == -1)
-			return -1;
-		known = true;
-	}
-	*st = self;
-	return 0;
-}
-
 enum locate_res
 locate_cli(const char *explicit_path, char *path, size_t size, char *why,
     size_t whysize)
@@ -248,7 +228,7 @@ locate_cli(const char *explicit_path, char *path, size_t size, char *why,
 	int got = -1, err = 0;
 
 	memset(&s, 0, sizeof(s));
-	if (self_stat(&st) == 0) {
+	if (stat("/proc/self/exe", &st) == 0) {
 		s.self_dev = st.st_dev;
 		s.self_ino = st.st_ino;
 		s.self_size = st.st_size;
@@ -297,7 +277,7 @@ locate_looped(void)
 {
 	struct stat st;
 
-	return self_stat(&st) == 0 &&
+	return stat("/proc/self/exe", &st) == 0 &&
 	    in_skip_list(st.st_dev, st.st_ino, true);
 }
 
@@ -308,7 +288,7 @@ locate_skip_entry(char *buf, size_t size, bool direct)
 	struct stat st;
 	int n;
 
-	if (self_stat(&st) == -1)
+	if (stat("/proc/self/exe", &st) == -1)
 		return -1;
 	n = snprintf(buf, size, "%s=%s%s%s%llu:%llu", LOCATE_SKIP_ENV,
 	    old != NULL ? old : "", old != NULL && *old != '\0' ? "," : "",
