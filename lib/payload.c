@@ -329,6 +329,13 @@ on_rate_limit(struct payload *p, const cJSON *ev, struct pl_event *e)
 	call_hook(p, e);
 }
 
+/* The error kind of the last assistant message (NULL: none), as judged. */
+static void
+set_asst_error(struct payload *p, const char *err)
+{
+	strlcpy(p->asst_error, err != NULL ? err : "", sizeof(p->asst_error));
+}
+
 /* Every tool_use block of an assistant message, and its error kind. */
 static void
 on_assistant(struct payload *p, const cJSON *ev, struct pl_event *e)
@@ -336,12 +343,7 @@ on_assistant(struct payload *p, const cJSON *ev, struct pl_event *e)
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(ev, "message");
 	const cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
 	const cJSON *block;
-	const char *err = get_str(ev, "error");
-
-	if (err != NULL)
-		strlcpy(p->asst_error, err, sizeof(p->asst_error));
-	else
-		p->asst_error[0] = '\0';
+	set_asst_error(p, get_str(ev, "error"));
 	if (!cJSON_IsArray(content))
 		return;
 	cJSON_ArrayForEach(block, content) {
@@ -635,11 +637,7 @@ plain_assistant(struct payload *p, const struct js_line *l, const char *mem,
 	event_seen(p, &e, mem, len, off);
 	e.msg_id = l->named[NAME_MSG_ID] ? l->name[NAME_MSG_ID] : NULL;
 	call_hook(p, &e);
-	if (l->named[NAME_ERROR])
-		strlcpy(p->asst_error, l->name[NAME_ERROR],
-		    sizeof(p->asst_error));
-	else
-		p->asst_error[0] = '\0';
+	set_asst_error(p, l->named[NAME_ERROR] ? l->name[NAME_ERROR] : NULL);
 	return true;
 }
 
