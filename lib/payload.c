@@ -18,7 +18,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +29,7 @@
 
 #include "clierror.h"
 #include "io.h"
+#include "jget.h"
 #include "jscan.h"
 #include "lines.h"
 #include "retry.h"
@@ -85,83 +85,6 @@ struct payload {
 	char		 session[64];
 };
 
-static bool
-is_space(unsigned char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
-	    c == '\f';
-}
-
-static bool
-all_space(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!is_space((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-/*
- * A JSON number as an integer. Doubles out of range (1e999 parses as
- * infinity) would make the conversion undefined, so they count as absent.
- */
-static bool
-num_i64(const cJSON *it, int64_t *out)
-{
-	double d;
-
-	if (!cJSON_IsNumber(it))
-		return false;
-	d = it->valuedouble;
-	if (!isfinite(d) || d <= -9.2e18 || d >= 9.2e18)
-		return false;
-	*out = (int64_t)d;
-	return true;
-}
-
-static int64_t
-get_i64(const cJSON *obj, const char *key)
-{
-	int64_t v = 0;
-
-	(void)num_i64(cJSON_GetObjectItemCaseSensitive(obj, key), &v);
-	return v;
-}
-
-static int
-get_int(const cJSON *obj, const char *key)
-{
-	int64_t v = get_i64(obj, key);
-
-	return v < -1000000000 || v > 1000000000 ? 0 : (int)v;
-}
-
-static double
-get_double(const cJSON *obj, const char *key)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
-		return 0;
-	return it->valuedouble;
-}
-
-static const char *
-get_str(const cJSON *obj, const char *key)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	return cJSON_IsString(it) ? it->valuestring : NULL;
-}
-
-static bool
-str_is(const cJSON *obj, const char *key, const char *want)
-{
-	const char *s = get_str(obj, key);
-
-	return s != NULL && strcmp(s, want) == 0;
-}
-
 /*
  * Parses one JSON value that must fill s[0..len) but for white space
  * (`{...}garbage` is not an event: see anthropics/claude-code#49640, where
@@ -180,7 +103,7 @@ parse_whole(const char *s, size_t len)
 	if (v == NULL)
 		return NULL;
 	if (end == NULL || end < s || end > s + len ||
-	    !all_space(end, (size_t)(s + len - end))) {
+	    !jget_all_space(end, (size_t)(s + len - end))) {
 		cJSON_Delete(v);
 		return NULL;
 	}
@@ -256,32 +179,32 @@ call_hook(struct payload *p, const struct pl_event *ev)
 static void
 on_system(struct payload *p, const cJSON *ev, struct pl_event *e)
 {
-	const char *sub = get_str(ev, "subtype");
+	const char *sub = jget_str(ev, "subtype");
 
 	if (sub == NULL)
 		return;
 	if (strcmp(sub, "init") == 0) {
 		e->kind = PLE_INIT;
-		e->model = get_str(ev, "model");
-		e->session = get_str(ev, "session_id");
+		e->model = jget_str(ev, "model");
+		e->session = jget_str(ev, "session_id");
 		if (e->model != NULL)
 			strlcpy(p->model, e->model, sizeof(p->model));
 		if (e->session != NULL)
 			strlcpy(p->session, e->session, sizeof(p->session));
 	} else if (strcmp(sub, "api_retry") == 0) {
 		e->kind = PLE_API_RETRY;
-		e->retry_attempt = get_int(ev, "attempt");
-		e->retry_max = get_int(ev, "max_retries");
-		e->retry_delay_ms = get_double(ev, "retry_delay_ms");
+		e->retry_attempt = jget_int(ev, "attempt");
+		e->retry_max = jget_int(ev, "max_retries");
+		e->retry_delay_ms = jget_double(ev, "retry_delay_ms");
 		/* The caller turns it into an integer: keep that defined. */
 		if (e->retry_delay_ms < 0 || e->retry_delay_ms > 1e15)
 			e->retry_delay_ms = 0;
-		e->error_status = get_int(ev, "error_status");
-		e->error = get_str(ev, "error");
+		e->error_status = jget_int(ev, "error_status");
+		e->error = jget_str(ev, "error");
 	} else if (strcmp(sub, "model_fallback") == 0) {
 		e->kind = PLE_FALLBACK;
-		e->model = get_str(ev, "fallback_model");
-		e->from_model = get_str(ev, "original_model");
+		e->model = jget_str(ev, "fallback_model");
+		e->from_model = jget_str(ev, "original_model");
 		if (e->model != NULL)
 			strlcpy(p->model, e->model, sizeof(p->model));
 	} else
@@ -309,10 +232,10 @@ on_rate_limit(struct payload *p, const cJSON *ev, struct pl_event *e)
 	if (!cJSON_IsObject(info))
 		info = ev;
 	e->kind = PLE_RATE_LIMIT;
-	e->limit_status = get_str(info, "status");
+	e->limit_status = jget_str(info, "status");
 	if ((at = cJSON_GetObjectItemCaseSensitive(info, "resetsAt")) == NULL)
 		at = cJSON_GetObjectItemCaseSensitive(info, "resets_at");
-	if (num_i64(at, &t))
+	if (jget_num_i64(at, &t))
 		e->resets_at = epoch_s(t);
 	else if (cJSON_IsString(at) && at->valuestring[0] != '\0' &&
 	    strspn(at->valuestring, "0123456789") == strlen(at->valuestring) &&
@@ -343,23 +266,23 @@ on_assistant(struct payload *p, const cJSON *ev, struct pl_event *e)
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(ev, "message");
 	const cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
 	const cJSON *block;
-	set_asst_error(p, get_str(ev, "error"));
+	set_asst_error(p, jget_str(ev, "error"));
 	if (!cJSON_IsArray(content))
 		return;
 	cJSON_ArrayForEach(block, content) {
 		const cJSON *in;
 
-		if (!str_is(block, "type", "tool_use"))
+		if (!jget_str_is(block, "type", "tool_use"))
 			continue;
 		e->kind = PLE_TOOL_USE;
-		e->tool = get_str(block, "name");
+		e->tool = jget_str(block, "name");
 		e->skill = NULL;
 		in = cJSON_GetObjectItemCaseSensitive(block, "input");
 		if (e->tool != NULL && strcmp(e->tool, "Skill") == 0 &&
 		    cJSON_IsObject(in)) {
-			if ((e->skill = get_str(in, "skill")) == NULL &&
-			    (e->skill = get_str(in, "command")) == NULL)
-				e->skill = get_str(in, "name");
+			if ((e->skill = jget_str(in, "skill")) == NULL &&
+			    (e->skill = jget_str(in, "command")) == NULL)
+				e->skill = jget_str(in, "name");
 		}
 		call_hook(p, e);
 	}
@@ -372,7 +295,7 @@ on_assistant(struct payload *p, const cJSON *ev, struct pl_event *e)
 static void
 observe(struct payload *p, const cJSON *ev, struct pl_event *e)
 {
-	const char *type = get_str(ev, "type");
+	const char *type = jget_str(ev, "type");
 
 	if (type == NULL)
 		return;
@@ -391,7 +314,7 @@ note_bad(struct payload *p, const char *s, size_t n)
 	p->nbad++;
 	if (p->bad_head_len > 0)
 		return;
-	while (n > 0 && is_space((unsigned char)*s)) {
+	while (n > 0 && jget_is_space((unsigned char)*s)) {
 		s++;
 		n--;
 	}
@@ -439,11 +362,11 @@ on_event(struct payload *p, cJSON *ev, const char *s, size_t len,
 	struct pl_event e;
 
 	event_seen(p, &e, s, len, off);
-	if (str_is(ev, "type", "assistant"))
-		e.msg_id = get_str(cJSON_GetObjectItemCaseSensitive(ev,
+	if (jget_str_is(ev, "type", "assistant"))
+		e.msg_id = jget_str(cJSON_GetObjectItemCaseSensitive(ev,
 		    "message"), "id");
 	call_hook(p, &e);
-	if (str_is(ev, "type", "result")) {
+	if (jget_str_is(ev, "type", "result")) {
 		keep_result(p, ev, off, len, big);
 		e.kind = PLE_RESULT;
 		call_hook(p, &e);
@@ -460,7 +383,7 @@ on_event(struct payload *p, cJSON *ev, const char *s, size_t len,
  * message (SH_TOOLS) or its first string (SH_FIRST_STR, `errors`). A
  * value of another type than its shape expects is kept as a leaf: a
  * scalar whole, an object as {}, an array as []. Every key read above
- * (get_*, cJSON_GetObjectItemCaseSensitive) must be here: the scanner
+ * (jget_*, cJSON_GetObjectItemCaseSensitive) must be here: the scanner
  * (jscan.c) keeps nothing else of a stream line.
  */
 static const struct shape sh_leaf = { SH_LEAF, NULL, NULL, 0 };
@@ -576,7 +499,7 @@ static const char *const judged_subs[] = { "init", "api_retry",
 /*
  * Whether on_event would read more of the line than that it is an
  * object: by its type (and a system event's subtype), as on_event and
- * observe read them (get_str: cJSON's C string of the first member of
+ * observe read them (jget_str: cJSON's C string of the first member of
  * the name, when a string). Any other line is counted and told to the
  * hook without cJSON: most of a long stream is such lines (tool results,
  * partial messages, ticks), and parsing each cost more than reading it.
@@ -610,7 +533,7 @@ never_judged(const struct js_line *l)
 }
 
 /*
- * A name as get_str reads it, when the scanner's copy is that: not named
+ * A name as jget_str reads it, when the scanner's copy is that: not named
  * (no string), or named and not "" ("" also stands for a longer name).
  */
 static bool
@@ -705,7 +628,7 @@ on_line(void *ctx, const char *mem, int64_t off, size_t len)
 {
 	struct payload *p = ctx;
 
-	if (mem != NULL && all_space(mem, len))
+	if (mem != NULL && jget_all_space(mem, len))
 		return 0;
 	return scan_judge(p, mem, off, len);
 }
@@ -749,7 +672,7 @@ feed_text(struct payload *p, const char *b, size_t n)
 {
 	size_t k;
 
-	if (p->all_space && !all_space(b, n))
+	if (p->all_space && !jget_all_space(b, n))
 		p->all_space = false;
 	k = sizeof(p->head) - p->head_len;
 	if (k > n)
@@ -879,7 +802,7 @@ json_finish(struct payload *p)
 	p->json_done = true;
 	p->quiet = true;
 	memset(&e, 0, sizeof(e));
-	if (p->len == 0 || all_space(p->buf, p->len)) {
+	if (p->len == 0 || jget_all_space(p->buf, p->len)) {
 		drop_buffer(p);
 		return;
 	}
@@ -892,9 +815,9 @@ json_finish(struct payload *p)
 	drop_buffer(p);
 	if (cJSON_IsObject(root)) {
 		p->nparsed = 1;
-		if (get_str(root, "type") == NULL)
+		if (jget_str(root, "type") == NULL)
 			p->malformed = "json output has no type";
-		else if (str_is(root, "type", "result")) {
+		else if (jget_str_is(root, "type", "result")) {
 			keep_result(p, root, 0, 0, NULL);
 			return;
 		}
@@ -903,7 +826,7 @@ json_finish(struct payload *p)
 			if (!cJSON_IsObject(el))
 				continue;
 			p->nparsed++;
-			if (str_is(el, "type", "result"))
+			if (jget_str_is(el, "type", "result"))
 				last = el;
 			else
 				observe(p, el, &e);
@@ -1048,9 +971,9 @@ judge_error(struct payload *p, const struct pl_end *end, struct verdict *v,
     bool is_error, bool sub_bad, bool cli_form)
 {
 	const cJSON *r = p->result;
-	const char *sub = get_str(r, "subtype");
-	const char *text = get_str(r, "result");
-	const char *tr = get_str(r, "terminal_reason");
+	const char *sub = jget_str(r, "subtype");
+	const char *text = jget_str(r, "result");
+	const char *tr = jget_str(r, "terminal_reason");
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(r,
 	    "api_error_status");
 	struct errsig e;
@@ -1067,7 +990,7 @@ judge_error(struct payload *p, const struct pl_end *end, struct verdict *v,
 	else
 		e.text = first_error(r);
 	e.len = e.text != NULL ? strlen(e.text) : 0;
-	if (num_i64(st, &status) && status >= 100 && status <= 599)
+	if (jget_num_i64(st, &status) && status >= 100 && status <= 599)
 		e.status = (int)status;
 	else
 		e.status = text_status(e.text, e.len);
@@ -1108,7 +1031,7 @@ judge_result(struct payload *p, const struct pl_end *end, struct verdict *v)
 	bool is_error = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r,
 	    "is_error"));
 	bool sub_bad = sub != NULL && !cJSON_IsNull(sub) &&
-	    !str_is(r, "subtype", "success");
+	    !jget_str_is(r, "subtype", "success");
 	/*
 	 * Killed by us after the result: its exit status is ours. A death
 	 * by a signal we did not send (SIGSEGV, the OOM killer) fails the
@@ -1121,7 +1044,7 @@ judge_result(struct payload *p, const struct pl_end *end, struct verdict *v)
 	bool cli_form = cli_error_form(text, n);
 	/* Not held, text is only its head, but its blankness is known. */
 	bool empty = p->big.set ? p->big.empty : n == 0;
-	bool blank = p->big.set ? p->big.blank : all_space(text, n);
+	bool blank = p->big.set ? p->big.blank : jget_all_space(text, n);
 
 	v->have_result = true;
 	if (is_error || sub_bad || exit_bad || cli_form)
@@ -1156,24 +1079,24 @@ fill_usage(const struct payload *p, struct verdict *v)
 	strlcpy(u->session, p->session, sizeof(u->session));
 	if (r == NULL)
 		return;
-	if ((s = get_str(r, "session_id")) != NULL)
+	if ((s = jget_str(r, "session_id")) != NULL)
 		strlcpy(u->session, s, sizeof(u->session));
 	us = cJSON_GetObjectItemCaseSensitive(r, "usage");
 	if (cJSON_IsObject(us)) {
 		u->have = true;
-		u->input_tokens = get_i64(us, "input_tokens");
-		u->output_tokens = get_i64(us, "output_tokens");
-		u->cache_read = get_i64(us, "cache_read_input_tokens");
-		u->cache_creation = get_i64(us, "cache_creation_input_tokens");
+		u->input_tokens = jget_i64(us, "input_tokens");
+		u->output_tokens = jget_i64(us, "output_tokens");
+		u->cache_read = jget_i64(us, "cache_read_input_tokens");
+		u->cache_creation = jget_i64(us, "cache_creation_input_tokens");
 	}
-	u->num_turns = get_i64(r, "num_turns");
-	u->cost_usd = get_double(r, "total_cost_usd");
+	u->num_turns = jget_i64(r, "num_turns");
+	u->cost_usd = jget_double(r, "total_cost_usd");
 	/* The model that wrote most; after a fallback the only one. */
 	mu = cJSON_GetObjectItemCaseSensitive(r, "modelUsage");
 	if (!cJSON_IsObject(mu))
 		mu = NULL;
 	cJSON_ArrayForEach(m, mu) {
-		double out = get_double(m, "outputTokens");
+		double out = jget_double(m, "outputTokens");
 
 		if (m->string != NULL && out > best_out) {
 			best = m->string;
@@ -1219,7 +1142,7 @@ payload_result_text(const struct payload *p, size_t *len)
 	const char *s;
 
 	if (p->fmt == PL_TEXT || p->result == NULL || p->big.set ||
-	    (s = get_str(p->result, "result")) == NULL) {
+	    (s = jget_str(p->result, "result")) == NULL) {
 		if (len != NULL)
 			*len = 0;
 		return NULL;

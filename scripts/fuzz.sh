@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 PKGS="libcjson libbsd-overlay libmd"
 OUT=build/fuzz
 CORPUS=tests/fuzz/corpus
-SRCS="tests/fuzz/fuzz_payload.c lib/payload.c lib/lines.c lib/jscan.c lib/clierror.c lib/io.c lib/retry.c lib/spool.c"
+SRCS="tests/fuzz/fuzz_payload.c lib/payload.c lib/jget.c lib/lines.c lib/jscan.c lib/clierror.c lib/io.c lib/retry.c lib/spool.c"
 WARN="-Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 -Wmissing-prototypes -Wpointer-arith -Wvla"
 SAN="-fno-sanitize-recover=all -fno-omit-frame-pointer"
