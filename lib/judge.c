@@ -98,29 +98,40 @@ set_reset(const struct pl_facts *f, struct verdict *v, const char *text,
 		v->reset_at = when;
 }
 
+/*
+ * The CLI's own error printed as text (cli_error_form): classified by
+ * its words, which the detail quotes after what.
+ */
+static void
+judge_cli_text(const struct pl_facts *f, struct verdict *v, const char *s,
+    size_t n, const char *what)
+{
+	struct errsig e;
+
+	memset(&e, 0, sizeof(e));
+	e.text = s;
+	e.len = n;
+	e.status = text_status(s, n);
+	v->oc = classify(&e);
+	detail_add(v, "%s", what);
+	detail_quote(v, s, n);
+	set_reset(f, v, s, n);
+}
+
 static void
 judge_text(const struct pl_facts *f, const struct pl_end *end,
     struct verdict *v)
 {
-	struct errsig e;
-
 	if (end->timed_out) {
 		v->oc = OC_TIMEOUT;
 		detail_add(v, "timed out");
 	} else if (cli_error_form(f->head, f->head_len)) {
 		/* The CLI's error on stdout is never an answer. */
-		memset(&e, 0, sizeof(e));
-		e.text = f->head;
-		e.len = f->head_len;
-		e.status = text_status(f->head, f->head_len);
-		v->oc = classify(&e);
 		if (!end->exited)
 			detail_add(v, "signal=%d", end->term_sig);
 		else if (end->exit_code != 0)
 			detail_add(v, "exit=%d", end->exit_code);
-		detail_add(v, "cli error text");
-		detail_quote(v, f->head, f->head_len);
-		set_reset(f, v, f->head, f->head_len);
+		judge_cli_text(f, v, f->head, f->head_len, "cli error text");
 	} else if (!end->exited) {
 		v->oc = OC_ERROR;
 		detail_add(v, "signal=%d", end->term_sig);
@@ -149,8 +160,6 @@ static void
 judge_no_result(const struct pl_facts *f, const struct pl_end *end,
     struct verdict *v)
 {
-	struct errsig e;
-
 	if (end->timed_out) {
 		v->oc = OC_TIMEOUT;
 		detail_add(v, "timed out, no result event");
@@ -160,14 +169,8 @@ judge_no_result(const struct pl_facts *f, const struct pl_end *end,
 		detail_add(v, "rate_limit_event=rejected, no result event");
 	} else if (cli_error_form(f->bad_head, f->bad_head_len)) {
 		/* An error printed as text where JSON was expected. */
-		memset(&e, 0, sizeof(e));
-		e.text = f->bad_head;
-		e.len = f->bad_head_len;
-		e.status = text_status(f->bad_head, f->bad_head_len);
-		v->oc = classify(&e);
-		detail_add(v, "no result event, cli error text");
-		detail_quote(v, f->bad_head, f->bad_head_len);
-		set_reset(f, v, f->bad_head, f->bad_head_len);
+		judge_cli_text(f, v, f->bad_head, f->bad_head_len,
+		    "no result event, cli error text");
 	} else if (!end->exited) {
 		v->oc = OC_ERROR;
 		detail_add(v, "signal=%d, no result event", end->term_sig);
