@@ -2,7 +2,7 @@
  * The CLI's error texts: which text is one of its error messages, the
  * HTTP status it names, and the class of an error (rate limit, overload,
  * server, network, auth, other). Pure functions of their arguments;
- * payload.c decides which text is the CLI's and asks here.
+ * judge.c decides which text is the CLI's and asks here.
  */
 #include "clierror.h"
 

@@ -1,51 +1,43 @@
 /*
- * Payload: reads what the CLI printed on stdout and judges it. Bytes in,
- * events to a hook, a verdict out; no processes, and no I/O but reading
- * back the caller's spool and writing a result where it is told to.
+ * Payload: reads what the CLI printed on stdout. Bytes in, events to a
+ * hook, and on the way the facts judging needs (struct pl_facts);
+ * payload_judge finishes the reading and hands them to judge.c, which
+ * gives the verdict. No processes, and no I/O but reading back the
+ * caller's spool and writing a result where it is told to.
  *
  * The shapes handled here are the CLI's outputs as observed
  * (tests/e2e/cli-observations.md; tests/unit/test_payload.c holds each
- * byte for byte), and the order of judgement is payload_judge's and
- * classify's (clierror.c), first match wins. stream-json is cut into
- * lines by lines.c; each line is read by jscan.c, held ones from memory,
- * one too long to hold back from the spool, and reduced to the members
- * read here (sh_event), so memory stays flat however long the stream or
- * a line; only the last result object is kept. json is one value, so it
- * is gathered and parsed by cJSON at the end. Text keeps its head and
+ * byte for byte). stream-json is cut into lines by lines.c; each line
+ * is read by jscan.c, held ones from memory, one too long to hold back
+ * from the spool, and reduced to the members read here and in judge.c
+ * (sh_event), so memory stays flat however long the stream or a line;
+ * only the last result object is kept. json is one value, so it is
+ * gathered and parsed by cJSON at the end. Text keeps its head and
  * whether it is all white space.
  */
 #include "payload.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <math.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "clierror.h"
 #include "io.h"
+#include "jget.h"
 #include "jscan.h"
+#include "judge.h"
 #include "lines.h"
-#include "retry.h"
 
 /* A json document longer than this is not held. */
 #define JSON_MAX_BYTES	((size_t)128 << 20)
-/* Bytes kept of text output, and of the first line that did not parse. */
-#define HEAD_BYTES	512
-/* Bytes of the CLI's own error message quoted in a verdict's detail. */
-#define QUOTE_BYTES	120
 
 struct payload {
-	enum pl_format	 fmt;
+	/* What judging reads (judge.h), gathered as the bytes are read. */
+	struct pl_facts	 facts;
 	pl_hook		*hook;
 	void		*ctx;
-	int64_t		 off;		/* bytes fed so far */
 
 	/* The whole json document. */
 	char		*buf;
@@ -53,114 +45,11 @@ struct payload {
 	size_t		 cap;
 	struct lines	*ln;		/* stream-json cut into lines */
 	struct jscan	*js;		/* the reader of every line */
-	bool		 skipped_long;	/* a line too long to hold was */
-	bool		 skipped_odd;	/* one read back could not be reduced */
 	bool		 thorough;	/* tests: every line parsed by cJSON */
 	size_t		 str_hold;
 	bool		 json_done;
 	bool		 quiet;		/* json: the hook is not told */
-
-	/* Text: its head, and whether all of it so far is white space. */
-	char		 head[HEAD_BYTES];
-	size_t		 head_len;
-	bool		 all_space;
-	/* What this CLI version prints for an empty answer (cliversion.c). */
-	const char	*placeholder;
-
-	/* What the events said. */
-	cJSON		*result;	/* the last type:"result" object */
-	int64_t		 result_off;
-	size_t		 result_len;
-	struct js_str	 big;		/* its `result`, when not held */
-	const char	*bad_why;	/* why a JSON line was refused */
-	const char	*malformed;	/* json: a value that is no result */
-	size_t		 nparsed;	/* lines (or elements) that parsed */
-	size_t		 nbad;		/* lines that did not */
-	char		 bad_head[HEAD_BYTES];	/* the first of those */
-	size_t		 bad_head_len;
-	bool		 limit_rejected;
-	int64_t		 limit_reset;
-	char		 asst_error[32];	/* "error" of the last assistant */
-	char		 model[128];
-	char		 session[64];
 };
-
-static bool
-is_space(unsigned char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
-	    c == '\f';
-}
-
-static bool
-all_space(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!is_space((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-/*
- * A JSON number as an integer. Doubles out of range (1e999 parses as
- * infinity) would make the conversion undefined, so they count as absent.
- */
-static bool
-num_i64(const cJSON *it, int64_t *out)
-{
-	double d;
-
-	if (!cJSON_IsNumber(it))
-		return false;
-	d = it->valuedouble;
-	if (!isfinite(d) || d <= -9.2e18 || d >= 9.2e18)
-		return false;
-	*out = (int64_t)d;
-	return true;
-}
-
-static int64_t
-get_i64(const cJSON *obj, const char *key)
-{
-	int64_t v = 0;
-
-	(void)num_i64(cJSON_GetObjectItemCaseSensitive(obj, key), &v);
-	return v;
-}
-
-static int
-get_int(const cJSON *obj, const char *key)
-{
-	int64_t v = get_i64(obj, key);
-
-	return v < -1000000000 || v > 1000000000 ? 0 : (int)v;
-}
-
-static double
-get_double(const cJSON *obj, const char *key)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
-		return 0;
-	return it->valuedouble;
-}
-
-static const char *
-get_str(const cJSON *obj, const char *key)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	return cJSON_IsString(it) ? it->valuestring : NULL;
-}
-
-static bool
-str_is(const cJSON *obj, const char *key, const char *want)
-{
-	const char *s = get_str(obj, key);
-
-	return s != NULL && strcmp(s, want) == 0;
-}
 
 /*
  * Parses one JSON value that must fill s[0..len) but for white space
@@ -180,7 +69,7 @@ parse_whole(const char *s, size_t len)
 	if (v == NULL)
 		return NULL;
 	if (end == NULL || end < s || end > s + len ||
-	    !all_space(end, (size_t)(s + len - end))) {
+	    !jget_all_space(end, (size_t)(s + len - end))) {
 		cJSON_Delete(v);
 		return NULL;
 	}
@@ -196,56 +85,6 @@ epoch_s(int64_t t)
 	return t > 0 ? t : 0;
 }
 
-static void	detail_add(struct verdict *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-
-/* Appends a word to the detail, space-separated. */
-static void
-detail_add(struct verdict *v, const char *fmt, ...)
-{
-	size_t used = strlen(v->detail);
-	va_list ap;
-
-	if (used > 0 && used + 1 < sizeof(v->detail))
-		v->detail[used++] = ' ';
-	if (used + 1 >= sizeof(v->detail))
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(v->detail + used, sizeof(v->detail) - used, fmt, ap);
-	va_end(ap);
-}
-
-/*
- * Appends ": " and the first QUOTE_BYTES of the CLI's message, control
- * bytes made spaces, never cut inside a UTF-8 sequence. Only ever given
- * the CLI's own words, never a model answer.
- */
-static void
-detail_quote(struct verdict *v, const char *s, size_t n)
-{
-	size_t used = strlen(v->detail), lim, k;
-
-	if (s == NULL || n == 0 || used + 3 >= sizeof(v->detail))
-		return;
-	memcpy(v->detail + used, ": ", 2);
-	used += 2;
-	lim = sizeof(v->detail) - used - 1;
-	if (lim > QUOTE_BYTES)
-		lim = QUOTE_BYTES;
-	if (n > lim) {
-		n = lim;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	}
-	for (k = 0; k < n; k++) {
-		unsigned char c = (unsigned char)s[k];
-
-		v->detail[used + k] = c < 0x20 || c == 0x7f ?
-		    ' ' : (char)c;
-	}
-	v->detail[used + k] = '\0';
-}
-
 static void
 call_hook(struct payload *p, const struct pl_event *ev)
 {
@@ -256,34 +95,35 @@ call_hook(struct payload *p, const struct pl_event *ev)
 static void
 on_system(struct payload *p, const cJSON *ev, struct pl_event *e)
 {
-	const char *sub = get_str(ev, "subtype");
+	struct pl_facts *f = &p->facts;
+	const char *sub = jget_str(ev, "subtype");
 
 	if (sub == NULL)
 		return;
 	if (strcmp(sub, "init") == 0) {
 		e->kind = PLE_INIT;
-		e->model = get_str(ev, "model");
-		e->session = get_str(ev, "session_id");
+		e->model = jget_str(ev, "model");
+		e->session = jget_str(ev, "session_id");
 		if (e->model != NULL)
-			strlcpy(p->model, e->model, sizeof(p->model));
+			strlcpy(f->model, e->model, sizeof(f->model));
 		if (e->session != NULL)
-			strlcpy(p->session, e->session, sizeof(p->session));
+			strlcpy(f->session, e->session, sizeof(f->session));
 	} else if (strcmp(sub, "api_retry") == 0) {
 		e->kind = PLE_API_RETRY;
-		e->retry_attempt = get_int(ev, "attempt");
-		e->retry_max = get_int(ev, "max_retries");
-		e->retry_delay_ms = get_double(ev, "retry_delay_ms");
+		e->retry_attempt = jget_int(ev, "attempt");
+		e->retry_max = jget_int(ev, "max_retries");
+		e->retry_delay_ms = jget_double(ev, "retry_delay_ms");
 		/* The caller turns it into an integer: keep that defined. */
 		if (e->retry_delay_ms < 0 || e->retry_delay_ms > 1e15)
 			e->retry_delay_ms = 0;
-		e->error_status = get_int(ev, "error_status");
-		e->error = get_str(ev, "error");
+		e->error_status = jget_int(ev, "error_status");
+		e->error = jget_str(ev, "error");
 	} else if (strcmp(sub, "model_fallback") == 0) {
 		e->kind = PLE_FALLBACK;
-		e->model = get_str(ev, "fallback_model");
-		e->from_model = get_str(ev, "original_model");
+		e->model = jget_str(ev, "fallback_model");
+		e->from_model = jget_str(ev, "original_model");
 		if (e->model != NULL)
-			strlcpy(p->model, e->model, sizeof(p->model));
+			strlcpy(f->model, e->model, sizeof(f->model));
 	} else
 		return;
 	call_hook(p, e);
@@ -309,10 +149,10 @@ on_rate_limit(struct payload *p, const cJSON *ev, struct pl_event *e)
 	if (!cJSON_IsObject(info))
 		info = ev;
 	e->kind = PLE_RATE_LIMIT;
-	e->limit_status = get_str(info, "status");
+	e->limit_status = jget_str(info, "status");
 	if ((at = cJSON_GetObjectItemCaseSensitive(info, "resetsAt")) == NULL)
 		at = cJSON_GetObjectItemCaseSensitive(info, "resets_at");
-	if (num_i64(at, &t))
+	if (jget_num_i64(at, &t))
 		e->resets_at = epoch_s(t);
 	else if (cJSON_IsString(at) && at->valuestring[0] != '\0' &&
 	    strspn(at->valuestring, "0123456789") == strlen(at->valuestring) &&
@@ -322,9 +162,9 @@ on_rate_limit(struct payload *p, const cJSON *ev, struct pl_event *e)
 	    strcmp(e->limit_status, "rejected") == 0 &&
 	    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info,
 	    "isUsingOverage"))) {
-		p->limit_rejected = true;
+		p->facts.limit_rejected = true;
 		if (e->resets_at != 0)
-			p->limit_reset = e->resets_at;
+			p->facts.limit_reset = e->resets_at;
 	}
 	call_hook(p, e);
 }
@@ -333,7 +173,9 @@ on_rate_limit(struct payload *p, const cJSON *ev, struct pl_event *e)
 static void
 set_asst_error(struct payload *p, const char *err)
 {
-	strlcpy(p->asst_error, err != NULL ? err : "", sizeof(p->asst_error));
+	struct pl_facts *f = &p->facts;
+
+	strlcpy(f->asst_error, err != NULL ? err : "", sizeof(f->asst_error));
 }
 
 /* Every tool_use block of an assistant message, and its error kind. */
@@ -343,23 +185,23 @@ on_assistant(struct payload *p, const cJSON *ev, struct pl_event *e)
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(ev, "message");
 	const cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
 	const cJSON *block;
-	set_asst_error(p, get_str(ev, "error"));
+	set_asst_error(p, jget_str(ev, "error"));
 	if (!cJSON_IsArray(content))
 		return;
 	cJSON_ArrayForEach(block, content) {
 		const cJSON *in;
 
-		if (!str_is(block, "type", "tool_use"))
+		if (!jget_str_is(block, "type", "tool_use"))
 			continue;
 		e->kind = PLE_TOOL_USE;
-		e->tool = get_str(block, "name");
+		e->tool = jget_str(block, "name");
 		e->skill = NULL;
 		in = cJSON_GetObjectItemCaseSensitive(block, "input");
 		if (e->tool != NULL && strcmp(e->tool, "Skill") == 0 &&
 		    cJSON_IsObject(in)) {
-			if ((e->skill = get_str(in, "skill")) == NULL &&
-			    (e->skill = get_str(in, "command")) == NULL)
-				e->skill = get_str(in, "name");
+			if ((e->skill = jget_str(in, "skill")) == NULL &&
+			    (e->skill = jget_str(in, "command")) == NULL)
+				e->skill = jget_str(in, "name");
 		}
 		call_hook(p, e);
 	}
@@ -372,7 +214,7 @@ on_assistant(struct payload *p, const cJSON *ev, struct pl_event *e)
 static void
 observe(struct payload *p, const cJSON *ev, struct pl_event *e)
 {
-	const char *type = get_str(ev, "type");
+	const char *type = jget_str(ev, "type");
 
 	if (type == NULL)
 		return;
@@ -388,15 +230,17 @@ observe(struct payload *p, const cJSON *ev, struct pl_event *e)
 static void
 note_bad(struct payload *p, const char *s, size_t n)
 {
-	p->nbad++;
-	if (p->bad_head_len > 0)
+	struct pl_facts *f = &p->facts;
+
+	f->nbad++;
+	if (f->bad_head_len > 0)
 		return;
-	while (n > 0 && is_space((unsigned char)*s)) {
+	while (n > 0 && jget_is_space((unsigned char)*s)) {
 		s++;
 		n--;
 	}
-	p->bad_head_len = n < sizeof(p->bad_head) ? n : sizeof(p->bad_head);
-	memcpy(p->bad_head, s, p->bad_head_len);
+	f->bad_head_len = n < sizeof(f->bad_head) ? n : sizeof(f->bad_head);
+	memcpy(f->bad_head, s, f->bad_head_len);
 }
 
 /* big: where its `result` string lies when it was not held, or NULL. */
@@ -404,14 +248,14 @@ static void
 keep_result(struct payload *p, cJSON *r, int64_t off, size_t len,
     const struct js_str *big)
 {
-	cJSON_Delete(p->result);
-	p->result = r;
-	p->result_off = off;
-	p->result_len = len;
+	cJSON_Delete(p->facts.result);
+	p->facts.result = r;
+	p->facts.result_off = off;
+	p->facts.result_len = len;
 	if (big != NULL)
-		p->big = *big;
+		p->facts.big = *big;
 	else
-		memset(&p->big, 0, sizeof(p->big));
+		memset(&p->facts.big, 0, sizeof(p->facts.big));
 }
 
 /* Every line that is an object is counted, and e made its PLE_EVENT. */
@@ -419,7 +263,7 @@ static void
 event_seen(struct payload *p, struct pl_event *e, const char *s, size_t len,
     int64_t off)
 {
-	p->nparsed++;
+	p->facts.nparsed++;
 	memset(e, 0, sizeof(*e));
 	e->kind = PLE_EVENT;
 	e->line = s;
@@ -439,11 +283,11 @@ on_event(struct payload *p, cJSON *ev, const char *s, size_t len,
 	struct pl_event e;
 
 	event_seen(p, &e, s, len, off);
-	if (str_is(ev, "type", "assistant"))
-		e.msg_id = get_str(cJSON_GetObjectItemCaseSensitive(ev,
+	if (jget_str_is(ev, "type", "assistant"))
+		e.msg_id = jget_str(cJSON_GetObjectItemCaseSensitive(ev,
 		    "message"), "id");
 	call_hook(p, &e);
-	if (str_is(ev, "type", "result")) {
+	if (jget_str_is(ev, "type", "result")) {
 		keep_result(p, ev, off, len, big);
 		e.kind = PLE_RESULT;
 		call_hook(p, &e);
@@ -460,8 +304,8 @@ on_event(struct payload *p, cJSON *ev, const char *s, size_t len,
  * message (SH_TOOLS) or its first string (SH_FIRST_STR, `errors`). A
  * value of another type than its shape expects is kept as a leaf: a
  * scalar whole, an object as {}, an array as []. Every key read above
- * (get_*, cJSON_GetObjectItemCaseSensitive) must be here: the scanner
- * (jscan.c) keeps nothing else of a stream line.
+ * or by judge.c (jget_*, cJSON_GetObjectItemCaseSensitive) must be here:
+ * the scanner (jscan.c) keeps nothing else of a stream line.
  */
 static const struct shape sh_leaf = { SH_LEAF, NULL, NULL, 0 };
 enum { NAME_TYPE, NAME_SUBTYPE, NAME_BLOCK_TYPE, NAME_MSG_ID, NAME_ERROR };
@@ -547,7 +391,7 @@ payload_event_shape(void)
 static int
 scanned_bad(struct payload *p)
 {
-	char head[HEAD_BYTES];
+	char head[JUDGE_HEAD_BYTES];
 	size_t n;
 
 	if (jscan_head(p->js, head, sizeof(head), &n) == -1)
@@ -576,7 +420,7 @@ static const char *const judged_subs[] = { "init", "api_retry",
 /*
  * Whether on_event would read more of the line than that it is an
  * object: by its type (and a system event's subtype), as on_event and
- * observe read them (get_str: cJSON's C string of the first member of
+ * observe read them (jget_str: cJSON's C string of the first member of
  * the name, when a string). Any other line is counted and told to the
  * hook without cJSON: most of a long stream is such lines (tool results,
  * partial messages, ticks), and parsing each cost more than reading it.
@@ -610,7 +454,7 @@ never_judged(const struct js_line *l)
 }
 
 /*
- * A name as get_str reads it, when the scanner's copy is that: not named
+ * A name as jget_str reads it, when the scanner's copy is that: not named
  * (no string), or named and not "" ("" also stands for a longer name).
  */
 static bool
@@ -683,16 +527,16 @@ scan_judge(struct payload *p, const char *mem, int64_t off, size_t len)
 		cJSON_Delete(ev);
 		break;
 	case JS_BAD:
-		if (l.deep && p->bad_why == NULL)
-			p->bad_why = "nesting deeper than 1000 levels";
+		if (l.deep && p->facts.bad_why == NULL)
+			p->facts.bad_why = "nesting deeper than 1000 levels";
 		return scanned_bad(p);
 	case JS_FULL:
 		break;
 	case JS_ERR:
 		return -1;
 	}
-	p->nbad++;
-	p->skipped_odd = true;
+	p->facts.nbad++;
+	p->facts.skipped_odd = true;
 	return 0;
 }
 
@@ -705,7 +549,7 @@ on_line(void *ctx, const char *mem, int64_t off, size_t len)
 {
 	struct payload *p = ctx;
 
-	if (mem != NULL && all_space(mem, len))
+	if (mem != NULL && jget_all_space(mem, len))
 		return 0;
 	return scan_judge(p, mem, off, len);
 }
@@ -716,8 +560,8 @@ on_skip(void *ctx)
 {
 	struct payload *p = ctx;
 
-	p->skipped_long = true;
-	p->nbad++;
+	p->facts.skipped_long = true;
+	p->facts.nbad++;
 }
 
 static void
@@ -740,7 +584,7 @@ feed_json(struct payload *p, const char *b, size_t n)
 		return -1;
 	memcpy(p->buf + p->len, b, n);
 	p->len += n;
-	p->off += (int64_t)n;
+	p->facts.off += (int64_t)n;
 	return 0;
 }
 
@@ -749,14 +593,14 @@ feed_text(struct payload *p, const char *b, size_t n)
 {
 	size_t k;
 
-	if (p->all_space && !all_space(b, n))
-		p->all_space = false;
-	k = sizeof(p->head) - p->head_len;
+	if (p->facts.all_space && !jget_all_space(b, n))
+		p->facts.all_space = false;
+	k = sizeof(p->facts.head) - p->facts.head_len;
 	if (k > n)
 		k = n;
-	memcpy(p->head + p->head_len, b, k);
-	p->head_len += k;
-	p->off += (int64_t)n;
+	memcpy(p->facts.head + p->facts.head_len, b, k);
+	p->facts.head_len += k;
+	p->facts.off += (int64_t)n;
 }
 
 struct payload *
@@ -766,10 +610,10 @@ payload_new(enum pl_format fmt, pl_hook *hook, void *ctx)
 
 	if (p == NULL)
 		return NULL;
-	p->fmt = fmt;
+	p->facts.fmt = fmt;
 	p->hook = hook;
 	p->ctx = ctx;
-	p->all_space = true;
+	p->facts.all_space = true;
 	p->str_hold = JS_STR_HOLD;
 	if (fmt == PL_STREAM &&
 	    (p->ln = lines_new(on_line, on_skip, p)) == NULL) {
@@ -823,15 +667,7 @@ payload_set_thorough(struct payload *p)
 void
 payload_set_placeholder(struct payload *p, const char *text)
 {
-	p->placeholder = text;
-}
-
-/* The exact text the CLI substitutes for an answer with no text at all. */
-static bool
-is_placeholder(const struct payload *p, const char *s, size_t n)
-{
-	return p->placeholder != NULL && s != NULL &&
-	    strlen(p->placeholder) == n && memcmp(p->placeholder, s, n) == 0;
+	p->facts.placeholder = text;
 }
 
 void
@@ -842,7 +678,7 @@ payload_free(struct payload *p)
 	free(p->buf);
 	lines_free(p->ln);
 	jscan_free(p->js);
-	cJSON_Delete(p->result);
+	cJSON_Delete(p->facts.result);
 	free(p);
 }
 
@@ -853,7 +689,7 @@ payload_free(struct payload *p)
 int
 payload_feed(struct payload *p, const char *b, size_t n)
 {
-	switch (p->fmt) {
+	switch (p->facts.fmt) {
 	case PL_STREAM:
 		return lines_feed(p->ln, b, n);
 	case PL_JSON:
@@ -879,7 +715,7 @@ json_finish(struct payload *p)
 	p->json_done = true;
 	p->quiet = true;
 	memset(&e, 0, sizeof(e));
-	if (p->len == 0 || all_space(p->buf, p->len)) {
+	if (p->len == 0 || jget_all_space(p->buf, p->len)) {
 		drop_buffer(p);
 		return;
 	}
@@ -891,10 +727,10 @@ json_finish(struct payload *p)
 	}
 	drop_buffer(p);
 	if (cJSON_IsObject(root)) {
-		p->nparsed = 1;
-		if (get_str(root, "type") == NULL)
-			p->malformed = "json output has no type";
-		else if (str_is(root, "type", "result")) {
+		p->facts.nparsed = 1;
+		if (jget_str(root, "type") == NULL)
+			p->facts.malformed = "json output has no type";
+		else if (jget_str_is(root, "type", "result")) {
 			keep_result(p, root, 0, 0, NULL);
 			return;
 		}
@@ -902,8 +738,8 @@ json_finish(struct payload *p)
 		cJSON_ArrayForEach(el, root) {
 			if (!cJSON_IsObject(el))
 				continue;
-			p->nparsed++;
-			if (str_is(el, "type", "result"))
+			p->facts.nparsed++;
+			if (jget_str_is(el, "type", "result"))
 				last = el;
 			else
 				observe(p, el, &e);
@@ -912,314 +748,31 @@ json_finish(struct payload *p)
 			keep_result(p, cJSON_DetachItemViaPointer(root, last), 0,
 			    0, NULL);
 	} else
-		p->malformed = "json output is not an object or array";
+		p->facts.malformed = "json output is not an object or array";
 	cJSON_Delete(root);
-}
-
-static void
-set_reset(struct payload *p, struct verdict *v, const char *text, size_t n)
-{
-	if (v->oc != OC_RATE_LIMIT)
-		return;
-	time_t when;
-
-	if (p->limit_rejected && p->limit_reset != 0)
-		v->reset_at = p->limit_reset;
-	else if (text != NULL && retry_parse_reset(text, n > SCAN_BYTES ?
-	    SCAN_BYTES : n, time(NULL), &when) == 0)
-		/* Every form the CLI prints, read by retry.c alone. */
-		v->reset_at = when;
-}
-
-static void
-judge_text(struct payload *p, const struct pl_end *end, struct verdict *v)
-{
-	struct errsig e;
-
-	if (end->timed_out) {
-		v->oc = OC_TIMEOUT;
-		detail_add(v, "timed out");
-	} else if (cli_error_form(p->head, p->head_len)) {
-		/* The CLI's error on stdout is never an answer. */
-		memset(&e, 0, sizeof(e));
-		e.text = p->head;
-		e.len = p->head_len;
-		e.status = text_status(p->head, p->head_len);
-		v->oc = classify(&e);
-		if (!end->exited)
-			detail_add(v, "signal=%d", end->term_sig);
-		else if (end->exit_code != 0)
-			detail_add(v, "exit=%d", end->exit_code);
-		detail_add(v, "cli error text");
-		detail_quote(v, p->head, p->head_len);
-		set_reset(p, v, p->head, p->head_len);
-	} else if (!end->exited) {
-		v->oc = OC_ERROR;
-		detail_add(v, "signal=%d", end->term_sig);
-	} else if (end->exit_code != 0) {
-		v->oc = OC_ERROR;
-		detail_add(v, "exit=%d", end->exit_code);
-	} else if (p->off == 0) {
-		v->oc = OC_EMPTY;
-		detail_add(v, "no output");
-	} else if (p->all_space) {
-		v->oc = OC_EMPTY;
-		detail_add(v, "white space only (%lld bytes)",
-		    (long long)p->off);
-	} else if ((size_t)p->off == p->head_len && p->head_len > 0 &&
-	    p->head[p->head_len - 1] == '\n' &&
-	    is_placeholder(p, p->head, p->head_len - 1)) {
-		/* Text mode prints the placeholder plus its newline. */
-		v->oc = OC_EMPTY;
-		detail_add(v, "placeholder result");
-		detail_quote(v, p->head, p->head_len - 1);
-	} else
-		v->oc = OC_OK;
-}
-
-static void
-judge_no_result(struct payload *p, const struct pl_end *end,
-    struct verdict *v)
-{
-	struct errsig e;
-
-	if (end->timed_out) {
-		v->oc = OC_TIMEOUT;
-		detail_add(v, "timed out, no result event");
-	} else if (p->limit_rejected) {
-		v->oc = OC_RATE_LIMIT;
-		v->reset_at = p->limit_reset;
-		detail_add(v, "rate_limit_event=rejected, no result event");
-	} else if (cli_error_form(p->bad_head, p->bad_head_len)) {
-		/* An error printed as text where JSON was expected. */
-		memset(&e, 0, sizeof(e));
-		e.text = p->bad_head;
-		e.len = p->bad_head_len;
-		e.status = text_status(p->bad_head, p->bad_head_len);
-		v->oc = classify(&e);
-		detail_add(v, "no result event, cli error text");
-		detail_quote(v, p->bad_head, p->bad_head_len);
-		set_reset(p, v, p->bad_head, p->bad_head_len);
-	} else if (!end->exited) {
-		v->oc = OC_ERROR;
-		detail_add(v, "signal=%d, no result event", end->term_sig);
-	} else if (end->exit_code != 0) {
-		v->oc = OC_ERROR;
-		detail_add(v, "exit=%d, no result event", end->exit_code);
-	} else {
-		v->oc = OC_BAD_PAYLOAD;
-		if (p->malformed != NULL)
-			detail_add(v, "%s", p->malformed);
-		else if (p->nparsed == 0 && p->nbad > 0)
-			detail_add(v, "unparseable output, no result event");
-		else if (p->nparsed == 0)
-			detail_add(v, "no output, no result event");
-		else
-			detail_add(v, "no result event");
-		if (p->bad_why != NULL)
-			detail_add(v, "(a line was not read: %s)", p->bad_why);
-		if (p->skipped_long)
-			detail_add(v, "(a line over %zu MiB was skipped)",
-			    LINES_MAX_BYTES >> 20);
-		if (p->skipped_odd)
-			detail_add(v, "(a long line could not be read back "
-			    "and was skipped)");
-	}
-}
-
-/* The first string of the result's `errors` array (max turns, aborts). */
-static const char *
-first_error(const cJSON *r)
-{
-	const cJSON *errs = cJSON_GetObjectItemCaseSensitive(r, "errors");
-	const cJSON *el;
-
-	if (!cJSON_IsArray(errs))
-		return NULL;
-	cJSON_ArrayForEach(el, errs) {
-		if (cJSON_IsString(el))
-			return el->valuestring;
-	}
-	return NULL;
-}
-
-static void
-judge_error(struct payload *p, const struct pl_end *end, struct verdict *v,
-    bool is_error, bool sub_bad, bool cli_form)
-{
-	const cJSON *r = p->result;
-	const char *sub = get_str(r, "subtype");
-	const char *text = get_str(r, "result");
-	const char *tr = get_str(r, "terminal_reason");
-	const cJSON *st = cJSON_GetObjectItemCaseSensitive(r,
-	    "api_error_status");
-	struct errsig e;
-	int64_t status = 0;
-
-	memset(&e, 0, sizeof(e));
-	/*
-	 * The result text is the CLI's message when it says so (is_error on
-	 * a success subtype, as every API error is) or has its form; else it
-	 * may be the model's words, which are never searched or quoted.
-	 */
-	if (text != NULL && (cli_form || (is_error && !sub_bad)))
-		e.text = text;
-	else
-		e.text = first_error(r);
-	e.len = e.text != NULL ? strlen(e.text) : 0;
-	if (num_i64(st, &status) && status >= 100 && status <= 599)
-		e.status = (int)status;
-	else
-		e.status = text_status(e.text, e.len);
-	e.rejected = p->limit_rejected;
-	e.kind = p->asst_error[0] != '\0' ? p->asst_error : NULL;
-	v->oc = classify(&e);
-
-	if (is_error)
-		detail_add(v, "is_error");
-	if (sub_bad)
-		detail_add(v, "subtype=%.40s", sub != NULL ? sub : "?");
-	if (end->exited && end->exit_code != 0 && !end->timed_out)
-		detail_add(v, "exit=%d", end->exit_code);
-	if (!end->exited && end->term_sig != 0 && !end->timed_out)
-		detail_add(v, "killed by SIG%s after its result",
-		    sigabbrev_np(end->term_sig) != NULL ?
-		    sigabbrev_np(end->term_sig) : "?");
-	if (status != 0)
-		detail_add(v, "api_error_status=%lld", (long long)status);
-	if (tr != NULL && strcmp(tr, "completed") != 0)
-		detail_add(v, "terminal_reason=%.40s", tr);
-	if (e.kind != NULL)
-		detail_add(v, "error=%.32s", e.kind);
-	if (p->limit_rejected)
-		detail_add(v, "rate_limit_event=rejected");
-	if (cli_form && !is_error)
-		detail_add(v, "cli error text");
-	detail_quote(v, e.text, e.len);
-	set_reset(p, v, e.text, e.len);
-}
-
-static void
-judge_result(struct payload *p, const struct pl_end *end, struct verdict *v)
-{
-	const cJSON *r = p->result;
-	const cJSON *sub = cJSON_GetObjectItemCaseSensitive(r, "subtype");
-	const cJSON *res = cJSON_GetObjectItemCaseSensitive(r, "result");
-	bool is_error = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r,
-	    "is_error"));
-	bool sub_bad = sub != NULL && !cJSON_IsNull(sub) &&
-	    !str_is(r, "subtype", "success");
-	/*
-	 * Killed by us after the result: its exit status is ours. A death
-	 * by a signal we did not send (SIGSEGV, the OOM killer) fails the
-	 * attempt as an exit 1 would: the answer may be cut short.
-	 */
-	bool exit_bad = !end->timed_out && (end->exited ? end->exit_code != 0 :
-	    end->term_sig != 0);
-	const char *text = cJSON_IsString(res) ? res->valuestring : NULL;
-	size_t n = text != NULL ? strlen(text) : 0;
-	bool cli_form = cli_error_form(text, n);
-	/* Not held, text is only its head, but its blankness is known. */
-	bool empty = p->big.set ? p->big.empty : n == 0;
-	bool blank = p->big.set ? p->big.blank : all_space(text, n);
-
-	v->have_result = true;
-	if (is_error || sub_bad || exit_bad || cli_form)
-		judge_error(p, end, v, is_error, sub_bad, cli_form);
-	else if (res == NULL || cJSON_IsNull(res)) {
-		v->oc = OC_EMPTY;
-		detail_add(v, "result has no text");
-	} else if (text == NULL) {
-		v->oc = OC_BAD_PAYLOAD;
-		detail_add(v, "result is not a string");
-	} else if (blank) {
-		v->oc = OC_EMPTY;
-		detail_add(v, empty ? "empty result" :
-		    "white space only result");
-	} else if (!p->big.set && is_placeholder(p, text, n)) {
-		v->oc = OC_EMPTY;
-		detail_add(v, "placeholder result");
-		detail_quote(v, text, n);
-	} else
-		v->oc = OC_OK;
-}
-
-static void
-fill_usage(const struct payload *p, struct verdict *v)
-{
-	struct pl_usage *u = &v->usage;
-	const cJSON *r = p->result, *us, *mu, *m;
-	const char *best = NULL, *s;
-	double best_out = -1;
-
-	strlcpy(u->model, p->model, sizeof(u->model));
-	strlcpy(u->session, p->session, sizeof(u->session));
-	if (r == NULL)
-		return;
-	if ((s = get_str(r, "session_id")) != NULL)
-		strlcpy(u->session, s, sizeof(u->session));
-	us = cJSON_GetObjectItemCaseSensitive(r, "usage");
-	if (cJSON_IsObject(us)) {
-		u->have = true;
-		u->input_tokens = get_i64(us, "input_tokens");
-		u->output_tokens = get_i64(us, "output_tokens");
-		u->cache_read = get_i64(us, "cache_read_input_tokens");
-		u->cache_creation = get_i64(us, "cache_creation_input_tokens");
-	}
-	u->num_turns = get_i64(r, "num_turns");
-	u->cost_usd = get_double(r, "total_cost_usd");
-	/* The model that wrote most; after a fallback the only one. */
-	mu = cJSON_GetObjectItemCaseSensitive(r, "modelUsage");
-	if (!cJSON_IsObject(mu))
-		mu = NULL;
-	cJSON_ArrayForEach(m, mu) {
-		double out = get_double(m, "outputTokens");
-
-		if (m->string != NULL && out > best_out) {
-			best = m->string;
-			best_out = out;
-		}
-	}
-	if (best != NULL)
-		strlcpy(u->model, best, sizeof(u->model));
 }
 
 void
 payload_judge(struct payload *p, const struct pl_end *end, struct verdict *v)
 {
-	memset(v, 0, sizeof(*v));
-	if (p->fmt == PL_TEXT) {
-		judge_text(p, end, v);
-		return;
-	}
 	/* A last line without its newline still counts. */
-	if (p->fmt == PL_STREAM && lines_end(p->ln) == -1) {
-		p->nbad++;
-		p->skipped_odd = true;
+	if (p->facts.fmt == PL_STREAM && lines_end(p->ln) == -1) {
+		p->facts.nbad++;
+		p->facts.skipped_odd = true;
 	}
-	if (p->fmt == PL_JSON && !p->json_done)
+	if (p->facts.fmt == PL_JSON && !p->json_done)
 		json_finish(p);
-	if (p->result != NULL)
-		judge_result(p, end, v);
-	else if (p->malformed != NULL && !end->timed_out) {
-		v->oc = OC_BAD_PAYLOAD;
-		detail_add(v, "%s", p->malformed);
-	} else
-		judge_no_result(p, end, v);
-	if (p->fmt == PL_STREAM && p->result != NULL) {
-		v->result_off = p->result_off;
-		v->result_len = p->result_len;
-	}
-	fill_usage(p, v);
+	judge_facts(&p->facts, end, v);
 }
 
 const char *
 payload_result_text(const struct payload *p, size_t *len)
 {
+	const struct pl_facts *f = &p->facts;
 	const char *s;
 
-	if (p->fmt == PL_TEXT || p->result == NULL || p->big.set ||
-	    (s = get_str(p->result, "result")) == NULL) {
+	if (f->fmt == PL_TEXT || f->result == NULL || f->big.set ||
+	    (s = jget_str(f->result, "result")) == NULL) {
 		if (len != NULL)
 			*len = 0;
 		return NULL;
@@ -1236,8 +789,8 @@ payload_write_result(const struct payload *p, int fd, bool *ends_nl)
 	size_t n;
 
 	*ends_nl = false;
-	if (p->result != NULL && p->big.set)
-		return jscan_write_str(lines_spool_fd(p->ln), &p->big, fd,
+	if (p->facts.result != NULL && p->facts.big.set)
+		return jscan_write_str(lines_spool_fd(p->ln), &p->facts.big, fd,
 		    ends_nl);
 	if ((s = payload_result_text(p, &n)) == NULL || n == 0)
 		return 0;

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Fuzzes the payload classifier (lib/payload.c) with
-# tests/fuzz/fuzz_payload.c.
+# Fuzzes the payload reader and classifier (lib/payload.c, lib/judge.c)
+# with tests/fuzz/fuzz_payload.c.
 #
 #   scripts/fuzz.sh run [SECONDS]   build with clang -fsanitize=fuzzer,
 #                                   address,undefined and fuzz for SECONDS
@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 PKGS="libcjson libbsd-overlay libmd"
 OUT=build/fuzz
 CORPUS=tests/fuzz/corpus
-SRCS="tests/fuzz/fuzz_payload.c lib/payload.c lib/lines.c lib/jscan.c lib/jdec.c lib/clierror.c lib/io.c lib/retry.c lib/spool.c"
+SRCS="tests/fuzz/fuzz_payload.c lib/payload.c lib/judge.c lib/jget.c lib/lines.c lib/jscan.c lib/jdec.c lib/clierror.c lib/io.c lib/retry.c lib/spool.c"
 WARN="-Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 -Wmissing-prototypes -Wpointer-arith -Wvla"
 SAN="-fno-sanitize-recover=all -fno-omit-frame-pointer"

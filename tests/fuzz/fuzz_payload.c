@@ -1,6 +1,7 @@
 /*
- * libFuzzer harness for lib/payload.c (scripts/fuzz.sh). Every input is
- * fed through each of the three formats twice, once whole and once in
+ * libFuzzer harness for lib/payload.c and the judging it hands to
+ * lib/judge.c (scripts/fuzz.sh). Every input is fed through each of the
+ * three formats twice, once whole and once in
  * chunks whose sizes are drawn from the input itself, and each payload is
  * judged as every kind of ending. stream-json is fed twice more, in other
  * chunks, through a spool (a memfd, each chunk written before it is fed):

@@ -1,6 +1,6 @@
 /*
  * Unit tests of lib/cliversion.c (the version table, reading the
- * version), the placeholder rule in lib/payload.c it feeds, and json
+ * version), the placeholder rule in lib/judge.c it feeds, and json
  * delivery leaving out the stream-only keys (lib/deliver.c). The CLI
  * lines are the ones 2.0.77 and 2.1.332 printed against the e2e mock
  * (tests/e2e/cli-observations.md).
