@@ -2,13 +2,13 @@
  * jscan: the one reader of stream-json lines (see jscan.h). Every line
  * is read here, a held one from memory, a long one back from the spool
  * in RD_BYTES pieces, and reduced as it streams by to the JSON text of
- * an object that has only the members its shape names, which cJSON then
- * parses (payload.c judges from there). A kept string longer than
- * JS_STR_HOLD as escaped JSON (str_hold for the `result` string of a
- * line read back) is cut to about its first STR_HEAD_BYTES decoded
- * bytes, more than judging ever searches; for the `result` string its
- * place in the spool and whether it is blank are kept too, and
- * jscan_write_str decodes it from there on delivery.
+ * an object that has only the members its shape names, which cJSON
+ * then parses (payload.c gathers the facts, judge.c judges them). A kept
+ * string longer than JS_STR_HOLD as escaped JSON (str_hold for the
+ * `result` string of a line read back) is cut to about its first
+ * STR_HEAD_BYTES decoded bytes, more than judging ever searches; for
+ * the `result` string its place in the spool and whether it is blank
+ * are kept too, and jscan_write_str decodes it from there on delivery.
  *
  * What is read as JSON is what cJSON 1.7 reads, quirks included, so
  * that verdicts stay those of the releases that parsed held lines with
