@@ -157,6 +157,43 @@ START_TEST(options_env_and_cli_wins)
 }
 END_TEST
 
+/*
+ * More CLAUDEWRAP_ variables than options.c gathers in one pass (64): it
+ * falls back to getenv, and still reads every option and reports a bad
+ * value.
+ */
+START_TEST(options_env_many_variables)
+{
+	struct options o;
+	char err[256], name[64];
+	char *argv[] = { "claudewrap", "-p", NULL };
+	int i;
+
+	for (i = 0; i < 80; i++) {
+		snprintf(name, sizeof(name), "CLAUDEWRAP_UNUSED_%d", i);
+		setenv(name, "x", 1);
+	}
+	setenv("CLAUDEWRAP_KILL_AFTER", "9s", 1);
+	setenv("CLAUDEWRAP_EXPECT_TOOL", "Write,Skill", 1);
+	ck_assert_int_eq(parse(&o, argv, err), 0);
+	ck_assert_int_eq(o.kill_after_ms, 9000);
+	ck_assert_int_eq(o.n_expect_tool, 2);
+	options_free(&o);
+	setenv("CLAUDEWRAP_RETRIES", "zero", 1);
+	ck_assert_int_eq(parse(&o, argv, err), -1);
+	ck_assert_msg(strstr(err, "CLAUDEWRAP_RETRIES") != NULL, "%s", err);
+	/* As claudewrap.c does: what was read before the bad one is owned. */
+	options_free(&o);
+	unsetenv("CLAUDEWRAP_RETRIES");
+	unsetenv("CLAUDEWRAP_KILL_AFTER");
+	unsetenv("CLAUDEWRAP_EXPECT_TOOL");
+	for (i = 0; i < 80; i++) {
+		snprintf(name, sizeof(name), "CLAUDEWRAP_UNUSED_%d", i);
+		unsetenv(name);
+	}
+}
+END_TEST
+
 START_TEST(options_bad_values_named)
 {
 	static char *bad[] = { "--retries=0", "--retries=101", "--breaker=-1",
@@ -602,6 +639,7 @@ core_suite(void)
 	tcase_add_test(tc, options_front_only);
 	tcase_add_test(tc, options_double_dash_and_cli_long);
 	tcase_add_test(tc, options_env_and_cli_wins);
+	tcase_add_test(tc, options_env_many_variables);
 	tcase_add_test(tc, options_transactions);
 	tcase_add_test(tc, options_bad_values_named);
 	tcase_add_test(tc, options_retry_on);
