@@ -139,7 +139,7 @@ lint-man:
 
 bench:
 	@scripts/deps.sh bench
-	@$(MAKE) --no-print-directory claudewrap $(FAKE_BINS)
+	@$(MAKE) --no-print-directory claudewrap $(FAKE_BINS) build/rel/read_stream
 	@scripts/bench.sh
 
 install: claudewrap

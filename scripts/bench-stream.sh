@@ -17,6 +17,10 @@
 # writes faster than anything can read (cat at 5 GB/s here), the flat
 # case measures claudewrap's read loop and scanner against a pipe copy.
 #
+# Then, without a budget, what a line of each kind costs the payload
+# alone, from memory (build/rel/read_stream -h): the figure to watch
+# when changing the reader.
+#
 # Writes build/bench/stream.md (also printed). Exits 1 if the budget is
 # missed, 2 if the bench could not run.
 set -u
@@ -34,7 +38,7 @@ ROUNDS=${BENCH_READ_ROUNDS:-7}
 BENCH_NAME=bench-stream
 # shellcheck source=scripts/bench-lib.sh
 . "$ROOT/scripts/bench-lib.sh"
-need "$CW" "$F/fakeclaude" "$F/bench_stream"
+need "$CW" "$F/fakeclaude" "$F/bench_stream" "$ROOT/build/rel/read_stream"
 clean_env
 fresh_dirs "$OUT" "$OUT/home"
 
@@ -90,6 +94,16 @@ for kind in ('flat', 'asst'):
 sys.exit(1 if missed else 0)
 EOF
 rc=$?
+# What a line costs the payload alone, fed from memory in the cache: steady
+# from run to run, where the pipe's figures above are not (no budget).
+hot() { "$ROOT/build/rel/read_stream" -h 2>> "$OUT/err" | cut -d' ' -f1; }
+{
+	echo
+	echo "Per line, the payload alone (read_stream -h): flat" \
+	    "$(FAKE_MODE=flood FAKE_MB=1 "$F/fakeclaude" -p hi | hot) ns," \
+	    "assistant $(BENCH_BYTES=1048576 "$F/bench_stream" -p hi | hot) ns" \
+	    "(flat keeps up with cat at about 100 ns, BENCHMARKS.md)."
+} >> "$OUT/../stream.md"
 cat "$OUT/../stream.md"
 [ "$rc" -le 1 ] || exit 2
 exit "$rc"
