@@ -377,23 +377,6 @@ str_plain(struct scan *sc, struct strscan *st, size_t m)
 	sc->rd->i += m;
 }
 
-/*
- * Plain bytes ahead in the reader's piece: up to the first quote, then
- * up to the first backslash before it; memchr reads them many at a time.
- */
-static size_t
-plain_run(const struct rd *r)
-{
-	const unsigned char *b = r->buf + r->i, *q;
-	size_t m = r->n - r->i;
-
-	if ((q = memchr(b, '"', m)) != NULL)
-		m = (size_t)(q - b);
-	if ((q = memchr(b, '\\', m)) != NULL)
-		m = (size_t)(q - b);
-	return m;
-}
-
 /* The string is over: what is left to decode, and its head if cut. */
 static int
 str_end(struct scan *sc, struct strscan *st)
@@ -455,21 +438,31 @@ quote_or_bs(const unsigned char *b, const unsigned char *stop)
 }
 
 /*
- * Where the string that begins at b ends: its closing quote, if it lies
- * before end with no backslash before it; else NULL. The first 32 bytes
- * (most keys and names) are looked at here, the rest by memchr.
+ * The first quote or backslash in [b, end), or end: the first 32 bytes
+ * (most keys and names) looked at by quote_or_bs, the rest by memchr,
+ * many at a time, for the quote and then a backslash before it.
  */
 static const unsigned char *
-plain_close(const unsigned char *b, const unsigned char *end)
+plain_end(const unsigned char *b, const unsigned char *end)
 {
 	const unsigned char *stop = end - b > 32 ? b + 32 : end;
-	const unsigned char *q = quote_or_bs(b, stop);
+	const unsigned char *q = quote_or_bs(b, stop), *bs;
 
-	if (q < stop)
-		return *q == '"' ? q : NULL;
-	if (q == end || (q = memchr(q, '"', (size_t)(end - q))) == NULL)
-		return NULL;
-	return memchr(b, '\\', (size_t)(q - b)) == NULL ? q : NULL;
+	if (q < stop || q == end)
+		return q;
+	if ((q = memchr(q, '"', (size_t)(end - q))) == NULL)
+		q = end;
+	bs = memchr(stop, '\\', (size_t)(q - stop));
+	return bs != NULL ? bs : q;
+}
+
+/* Plain bytes ahead in the reader's piece: none a quote or a backslash. */
+static size_t
+plain_run(const struct rd *r)
+{
+	const unsigned char *b = r->buf + r->i;
+
+	return (size_t)(plain_end(b, r->buf + r->n) - b);
 }
 
 /*
@@ -487,7 +480,7 @@ string_whole(struct scan *sc, enum str_mode mode, char *key)
 	size_t m, k;
 
 	if (mode == STR_RESULT || sc->thorough || r->i >= r->n ||
-	    (q = plain_close(b, r->buf + r->n)) == NULL)
+	    (q = plain_end(b, r->buf + r->n)) == r->buf + r->n || *q != '"')
 		return false;
 	m = (size_t)(q - b);
 	if (mode == STR_KEEP) {

@@ -1155,6 +1155,32 @@ START_TEST(hook_long_names)
 }
 END_TEST
 
+/*
+ * A backslash more than 32 bytes into a run of plain bytes: past what
+ * the word-at-a-time search looks at, found by memchr. A kept string (the
+ * init's model) and the result both decode it.
+ */
+START_TEST(escape_past_the_first_32_bytes)
+{
+#define PLAIN40 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	static const char s[] = "{\"type\":\"system\",\"subtype\":\"init\","
+	    "\"model\":\"" PLAIN40 "\\\"q\"}\n"
+	    "{\"type\":\"result\",\"subtype\":\"success\",\"result\":\""
+	    PLAIN40 "\\\"q\\u00e9\"}\n";
+	struct verdict v;
+	struct rec r;
+	struct payload *p = run_fmt(PL_STREAM, s, strlen(s), 4096, &end_ok, &v,
+	    &r);
+	size_t len;
+
+	ck_assert_int_eq(v.oc, OC_OK);
+	ck_assert_str_eq(v.usage.model, PLAIN40 "\"q");
+	ck_assert_str_eq(payload_result_text(p, &len), PLAIN40 "\"q\xc3\xa9");
+	payload_free(p);
+#undef PLAIN40
+}
+END_TEST
+
 START_TEST(hook_tool_use)
 {
 	static const char s[] =
@@ -1891,6 +1917,7 @@ payload_suite(void)
 	tc = tcase_create("hooks");
 	tcase_add_test(tc, hook_init_retry_fallback);
 	tcase_add_test(tc, hook_long_names);
+	tcase_add_test(tc, escape_past_the_first_32_bytes);
 	tcase_add_test(tc, hook_tool_use);
 	tcase_add_test(tc, hook_tool_use_type_as_cjson_reads_it);
 	tcase_add_test(tc, hook_msg_id);
