@@ -25,7 +25,11 @@ const char	*jget_str(const struct cJSON *obj, const char *key);
 bool		 jget_str_is(const struct cJSON *obj, const char *key,
 		    const char *want);
 
-/* C's white space (isspace in the C locale), which is more than JSON's. */
+/*
+ * C's white space (isspace in the C locale), which is more than JSON's;
+ * jscan.c's too, so that a result read back from the spool is blank
+ * exactly when a held one is.
+ */
 bool		 jget_is_space(unsigned char c);
 bool		 jget_all_space(const char *s, size_t n);
 

@@ -30,13 +30,7 @@
 
 #include "io.h"
 #include "jdec.h"
-
-static bool
-is_space(unsigned char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
-	    c == '\f';
-}
+#include "jget.h"
 
 #define RD_BYTES	65536			/* one read of the spool */
 #define OUT_MAX_BYTES	((size_t)256 << 10)	/* a reduced line, at most */
@@ -275,7 +269,7 @@ str_note(struct strstat *ss, const unsigned char *b, size_t k, char *key)
 			break;
 		}
 		ss->empty = false;
-		if (!is_space(b[i]))
+		if (!jget_is_space(b[i]))
 			ss->blank = false;
 		if (key != NULL && ss->nkey < KEY_BYTES)
 			key[ss->nkey] = (char)b[i];
@@ -851,7 +845,7 @@ scan_line(struct scan *sc, const struct shape *sh)
 	if (rd_peek(r) != '{' || scan_object(sc, sh) == -1)
 		return r->err != 0 ? SCAN_ERR : SCAN_BAD;
 	while ((c = rd_get(r)) >= 0)
-		if (!is_space((unsigned char)c))
+		if (!jget_is_space((unsigned char)c))
 			return SCAN_BAD;
 	if (r->err != 0 || sc->err != 0)
 		return SCAN_ERR;
@@ -975,7 +969,7 @@ jscan_head(struct jscan *js, char *head, size_t size, size_t *n)
 
 	*n = 0;
 	rd_seek(r, r->mem_off);
-	while ((c = rd_peek(r)) >= 0 && is_space((unsigned char)c))
+	while ((c = rd_peek(r)) >= 0 && jget_is_space((unsigned char)c))
 		r->i++;
 	while (*n < size && (c = rd_get(r)) >= 0)
 		head[(*n)++] = (char)c;
