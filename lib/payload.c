@@ -422,33 +422,31 @@ static const char *const judged_subs[] = { "init", "api_retry",
  * the name, when a string). Any other line is counted and told to the
  * hook without cJSON: most of a long stream is such lines (tool results,
  * partial messages, ticks), and parsing each cost more than reading it.
+ * UNDECIDED while the type (or a system line's subtype) is yet to come:
+ * at the line's end, not judged. Only the first member of a name counts,
+ * so JUDGED and NEVER_JUDGED hold whatever follows.
  */
-static bool
-judged(const struct js_line *l)
+enum judging { UNDECIDED, JUDGED, NEVER_JUDGED };
+
+static enum judging
+judging(const struct js_line *l)
 {
 	if (!l->named[NAME_TYPE])
-		return false;
-	if (is_one_of(l->name[NAME_TYPE], judged_types))
-		return true;
-	return strcmp(l->name[NAME_TYPE], "system") == 0 &&
-	    l->named[NAME_SUBTYPE] &&
-	    is_one_of(l->name[NAME_SUBTYPE], judged_subs);
+		return UNDECIDED;
+	if (strcmp(l->name[NAME_TYPE], "system") != 0)
+		return is_one_of(l->name[NAME_TYPE], judged_types) ? JUDGED :
+		    NEVER_JUDGED;
+	if (!l->named[NAME_SUBTYPE])
+		return UNDECIDED;
+	return is_one_of(l->name[NAME_SUBTYPE], judged_subs) ? JUDGED :
+	    NEVER_JUDGED;
 }
 
-/*
- * The scanner asks this after each name it hands over: when the names
- * read so far already make judged() false whatever follows (only the
- * first member of a name counts), the rest of the line is only read.
- */
+/* The scanner asks this after each name it hands over: the rest is read. */
 static bool
 never_judged(const struct js_line *l)
 {
-	if (!l->named[NAME_TYPE])
-		return false;
-	if (strcmp(l->name[NAME_TYPE], "system") != 0)
-		return !is_one_of(l->name[NAME_TYPE], judged_types);
-	return l->named[NAME_SUBTYPE] &&
-	    !is_one_of(l->name[NAME_SUBTYPE], judged_subs);
+	return judging(l) == NEVER_JUDGED;
 }
 
 /*
@@ -510,7 +508,7 @@ scan_judge(struct payload *p, const char *mem, int64_t off, size_t len)
 		if (mem != NULL && l.big.set &&
 		    lines_keep(p->ln, mem, off, len) == -1)
 			return -1;
-		if (l.cut || (!p->thorough && !judged(&l))) {
+		if (l.cut || (!p->thorough && judging(&l) != JUDGED)) {
 			event_seen(p, &e, mem, len, off);
 			call_hook(p, &e);
 			return 0;
