@@ -19,16 +19,12 @@
 # missed, 2 if the bench could not run. BENCH_FLEET_RUNS (200) runs of
 # each kind for (e1).
 set -u
-cd "$(dirname "$0")/.." || exit 2
-ROOT=$PWD
-CW=$ROOT/claudewrap
-F=$ROOT/build/fakes
+BENCH_NAME=bench-fleet
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
 OUT=$ROOT/build/bench/fleet
 RUNS=${BENCH_FLEET_RUNS:-200}
 
-BENCH_NAME=bench-fleet
-# shellcheck source=scripts/bench-lib.sh
-. "$ROOT/scripts/bench-lib.sh"
 command -v redis-server > /dev/null || die "redis-server is missing (make deps)"
 need "$CW" "$F/bench_result" "$F/fakeclaude"
 clean_env

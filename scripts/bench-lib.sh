@@ -1,6 +1,12 @@
 # shellcheck shell=bash
 # Sourced by scripts/bench.sh, bench-fleet.sh and bench-stream.sh: their
-# common start. BENCH_NAME names the script in its messages.
+# common start. BENCH_NAME names the script in its messages. From here on
+# the work tree's top is the current directory (ROOT), with the release
+# build (CW) and the fakes (F) in it.
+cd "$(dirname "$0")/.." || exit 2
+ROOT=$PWD
+# shellcheck disable=SC2034 # read by the scripts that source this
+CW=$ROOT/claudewrap F=$ROOT/build/fakes
 
 # The bench itself could not run: exit 2.
 die() { echo "$BENCH_NAME: $*" >&2; exit 2; }

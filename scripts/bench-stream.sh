@@ -24,10 +24,9 @@
 # Writes build/bench/stream.md (also printed). Exits 1 if the budget is
 # missed, 2 if the bench could not run.
 set -u
-cd "$(dirname "$0")/.." || exit 2
-ROOT=$PWD
-CW=$ROOT/claudewrap
-F=$ROOT/build/fakes
+BENCH_NAME=bench-stream
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
 OUT=$ROOT/build/bench/stream
 if [ -n "${BENCH_QUICK:-}" ]; then
 	: "${BENCH_READ_MB:=64}" "${BENCH_READ_ROUNDS:=2}"
@@ -35,9 +34,6 @@ fi
 MB=${BENCH_READ_MB:-512}
 ROUNDS=${BENCH_READ_ROUNDS:-7}
 
-BENCH_NAME=bench-stream
-# shellcheck source=scripts/bench-lib.sh
-. "$ROOT/scripts/bench-lib.sh"
 need "$CW" "$F/fakeclaude" "$F/bench_stream" "$ROOT/build/rel/read_stream"
 clean_env
 fresh_dirs "$OUT" "$OUT/home"

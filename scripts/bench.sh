@@ -23,10 +23,9 @@
 # measurement). BENCH_PROFILE=1 also runs massif and callgrind on the
 # release build (minutes, not part of the budget check).
 set -u
-cd "$(dirname "$0")/.." || exit 2
-ROOT=$PWD
-CW=$ROOT/claudewrap
-F=$ROOT/build/fakes
+BENCH_NAME=bench
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
 OUT=$ROOT/build/bench
 
 if [ -n "${BENCH_QUICK:-}" ]; then
@@ -41,10 +40,6 @@ STREAM_BYTES=${BENCH_STREAM_BYTES:-1073741824}
 RESULT_BYTES=$((50 << 20))
 BIGLINE_BYTES=$((32 << 20))
 BIGLINE_TOTAL=$((256 << 20))
-
-BENCH_NAME=bench
-# shellcheck source=scripts/bench-lib.sh
-. "$ROOT/scripts/bench-lib.sh"
 
 command -v hyperfine > /dev/null || die "hyperfine is missing (make bench installs it: scripts/deps.sh bench)"
 command -v python3 > /dev/null || die "python3 is missing"
