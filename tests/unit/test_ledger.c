@@ -351,18 +351,26 @@ START_TEST(append_concurrent_never_interleaves)
 }
 END_TEST
 
+/* dir's ledger, into path, holding head and no newline: its fd. */
+static int
+ledger_begun(const char *dir, char *path, size_t size, const char *head)
+{
+	int fd;
+
+	snprintf(path, size, "%s/ledger.jsonl", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, head, strlen(head)), (ssize_t)strlen(head));
+	return fd;
+}
+
 /* A crash mid-append left a line open: the next record closes it first. */
 START_TEST(append_after_torn_line)
 {
 	char *dir = tmpdir(), path[256], *text;
 	cJSON *r = record("done", 1, 1, 3);
-	int fd;
 
-	snprintf(path, sizeof(path), "%s/ledger.jsonl", dir);
-	fd = open(path, O_WRONLY | O_CREAT, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, "{\"event\":\"sta", 13), 13);
-	close(fd);
+	close(ledger_begun(dir, path, sizeof(path), "{\"event\":\"sta"));
 	ck_assert_int_eq(ledger_append(path, r), 0);
 	text = slurp(path, NULL);
 	ck_assert_str_eq(text, "{\"event\":\"sta\n{\"event\":\"done\","
@@ -385,11 +393,8 @@ START_TEST(append_waits_for_a_record_being_written)
 	pid_t pid;
 	char c;
 
-	snprintf(path, sizeof(path), "%s/ledger.jsonl", dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-	ck_assert_int_ge(fd, 0);
+	fd = ledger_begun(dir, path, sizeof(path), "{\"a\":");
 	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
-	ck_assert_int_eq(write(fd, "{\"a\":", 5), 5);
 	ck_assert_int_eq(pipe(go), 0);
 	if ((pid = fork()) == 0) {
 		close(fd);	/* the lock stays with the parent's */
