@@ -156,6 +156,25 @@ rd_pos(const struct rd *r)
 }
 
 
+/*
+ * The head of the last held line that js_enough cut short: its bytes up
+ * to the cut, and the names the line had then. The scanner reads nothing
+ * past a member before it asks, and what it asks depends on the names
+ * only, so a held line that begins with the same bytes is cut at the
+ * same place with the same names: its rest is read from there (is it
+ * JSON?). Consecutive events of one kind share such a head (system
+ * ticks, partial messages: `{"type":"stream_event"`).
+ */
+#define CUT_HEAD_BYTES	128
+struct cut_head {
+	const struct shape *sh;		/* the line's shape */
+	size_t		 n;		/* 0: none */
+	unsigned char	 bytes[CUT_HEAD_BYTES];
+	bool		 named[JS_NAMES];
+	char		 name[JS_NAMES][JS_NAME_BYTES + 1];
+	size_t		 tools;
+};
+
 /* One line being read back and reduced. */
 struct scan {
 	struct rd	*rd;
@@ -170,6 +189,8 @@ struct scan {
 	bool		 thorough;	/* jscan_set_thorough */
 	js_enough	*enough;	/* NULL when thorough */
 	struct js_line	*line;		/* deep, big, the names, tools */
+	const struct shape *top;	/* the line's shape */
+	struct cut_head	*head;		/* noted at a cut; NULL when thorough */
 };
 
 /* out_put when the buffer must grow, or the line is full. */
@@ -705,6 +726,73 @@ enter(struct scan *sc)
 	return 0;
 }
 
+/* Past a member: 1 at a comma, 0 at the object's end, -1 at neither. */
+static inline int
+member_next(struct scan *sc)
+{
+	int c;
+
+	skip_ws(sc);
+	c = rd_get(sc->rd);
+	return c == ',' ? 1 : c == '}' ? 0 : -1;
+}
+
+/*
+ * The line's own object from past a member on, nothing kept: after a
+ * cut, found by asking or by the cut head.
+ */
+static int
+object_rest(struct scan *sc)
+{
+	uint32_t seen = 0;
+	size_t kept = 0;
+	bool named;
+	int more;
+
+	while ((more = member_next(sc)) == 1)
+		if (scan_member(sc, NULL, &seen, &kept, &named) == -1)
+			return -1;
+	if (more == -1)
+		return -1;
+	sc->depth--;
+	return 0;
+}
+
+/*
+ * Notes the head of a held line cut short here, unless the line has
+ * something of its own by then (a result left in the spool, a full
+ * reduction), or a head too long to keep.
+ */
+static __attribute__((noinline)) void
+note_cut_head(struct scan *sc)
+{
+	const struct rd *r = sc->rd;
+	const struct js_line *l = sc->line;
+	struct cut_head *h = sc->head;
+	int64_t at = r->off - r->mem_off + (int64_t)r->i;
+
+	if (h == NULL || r->mem == NULL || at > CUT_HEAD_BYTES ||
+	    l->big.set || sc->full || sc->err != 0)
+		return;
+	h->sh = sc->top;
+	h->n = (size_t)at;
+	memcpy(h->bytes, r->mem, h->n);
+	memcpy(h->named, l->named, sizeof(h->named));
+	memcpy(h->name, l->name, sizeof(h->name));
+	h->tools = l->tools;
+}
+
+/* Asked after a member of the line's own object that set a name. */
+static bool
+cut_here(struct scan *sc)
+{
+	if (sc->enough == NULL || !sc->enough(sc->line))
+		return false;
+	sc->line->cut = true;
+	note_cut_head(sc);
+	return true;
+}
+
 static int
 scan_object(struct scan *sc, const struct shape *sh)
 {
@@ -725,11 +813,8 @@ scan_object(struct scan *sc, const struct shape *sh)
 			named = false;
 			if (scan_member(sc, sh, &seen, &kept, &named) == -1)
 				return -1;
-			if (named && sc->depth == 1 && sc->enough != NULL &&
-			    sc->enough(sc->line)) {
-				sc->line->cut = true;
-				sh = NULL;
-			}
+			if (named && sc->depth == 1 && cut_here(sc))
+				return object_rest(sc);
 			skip_ws(sc);
 		} while ((c = rd_get(sc->rd)) == ',');
 		if (c != '}')
@@ -831,19 +916,13 @@ scan_value(struct scan *sc, const struct shape *sh)
 
 enum scan_end { SCAN_OK, SCAN_BAD, SCAN_FULL, SCAN_ERR };
 
-/* The whole line, one object then white space, reduced to sc->out. */
+/* After the line's object: white space only, to the end of the line. */
 static enum scan_end
-scan_line(struct scan *sc, const struct shape *sh)
+line_end(struct scan *sc)
 {
 	struct rd *r = sc->rd;
 	int c;
 
-	/* cJSON skips a UTF-8 byte order mark in 5 bytes or more. */
-	if (rd_peek(r) >= 0 && r->n >= 5 && memcmp(r->buf, "\xef\xbb\xbf", 3) == 0)
-		r->i = 3;
-	skip_ws(sc);
-	if (rd_peek(r) != '{' || scan_object(sc, sh) == -1)
-		return r->err != 0 ? SCAN_ERR : SCAN_BAD;
 	while ((c = rd_get(r)) >= 0)
 		if (!jget_is_space((unsigned char)c))
 			return SCAN_BAD;
@@ -852,12 +931,51 @@ scan_line(struct scan *sc, const struct shape *sh)
 	return sc->full ? SCAN_FULL : SCAN_OK;
 }
 
+/* The whole line, one object then white space, reduced to sc->out. */
+static enum scan_end
+scan_line(struct scan *sc, const struct shape *sh)
+{
+	struct rd *r = sc->rd;
+
+	/* cJSON skips a UTF-8 byte order mark in 5 bytes or more. */
+	if (rd_peek(r) >= 0 && r->n >= 5 && memcmp(r->buf, "\xef\xbb\xbf", 3) == 0)
+		r->i = 3;
+	skip_ws(sc);
+	if (rd_peek(r) != '{' || scan_object(sc, sh) == -1)
+		return r->err != 0 ? SCAN_ERR : SCAN_BAD;
+	return line_end(sc);
+}
+
+/*
+ * A held line that begins with the cut head's bytes: cut where that line
+ * was, with its names, and read on from there.
+ */
+static enum scan_end
+scan_cut_line(struct scan *sc, const struct cut_head *h)
+{
+	struct js_line *l = sc->line;
+
+	memcpy(l->named, h->named, sizeof(l->named));
+	for (int i = 0; i < JS_NAMES; i++)
+		if (h->named[i])
+			memcpy(l->name[i], h->name[i], sizeof(l->name[i]));
+	l->tools = h->tools;
+	l->cut = true;
+	(void)rd_peek(sc->rd);	/* a held line is one piece */
+	sc->rd->i = h->n;
+	sc->depth = 1;
+	if (object_rest(sc) == -1)
+		return sc->rd->err != 0 ? SCAN_ERR : SCAN_BAD;
+	return line_end(sc);
+}
+
 struct jscan {
 	struct rd	*rd;
 	char		*out;		/* the reduction's buffer, reused */
 	size_t		 cap;
 	bool		 thorough;
 	js_enough	*enough;
+	struct cut_head	 head;
 };
 
 struct jscan *
@@ -884,6 +1002,7 @@ void
 jscan_set_enough(struct jscan *js, js_enough *f)
 {
 	js->enough = f;
+	js->head.n = 0;		/* what another js_enough cut */
 }
 
 void
@@ -928,6 +1047,8 @@ jscan_line(struct jscan *js, const struct shape *sh, const char *mem,
 	sc.thorough = js->thorough;
 	sc.enough = js->thorough ? NULL : js->enough;
 	sc.line = l;
+	sc.top = sh;
+	sc.head = sc.enough != NULL ? &js->head : NULL;
 	/*
 	 * A held line keeps its result whole, as it was held, and may need
 	 * more room for it (an escape is written again at most six bytes
@@ -935,7 +1056,12 @@ jscan_line(struct jscan *js, const struct shape *sh, const char *mem,
 	 */
 	sc.str_hold = mem != NULL ? (size_t)INT64_MAX : str_hold;
 	sc.out_max = mem != NULL ? OUT_MAX_BYTES + 6 * len : OUT_MAX_BYTES;
-	how = scan_line(&sc, sh);
+	if (sc.head != NULL && mem != NULL && js->head.n > 0 &&
+	    js->head.sh == sh && len >= js->head.n &&
+	    memcmp(mem, js->head.bytes, js->head.n) == 0)
+		how = scan_cut_line(&sc, &js->head);
+	else
+		how = scan_line(&sc, sh);
 	js->out = sc.out;
 	js->cap = sc.cap;
 	if (how == SCAN_OK && !l->cut) {

@@ -94,7 +94,9 @@ void		 jscan_set_spool(struct jscan *, int spool_fd);
 /*
  * Asked after each member of a line's own object that set a name: true
  * when the caller has what it needs of the line; the rest is then only
- * read (is it JSON?), not kept, and the line comes back cut.
+ * read (is it JSON?), not kept, and the line comes back cut. It must
+ * answer from the names alone: a held line that begins with the bytes
+ * of the last one cut, up to its cut, is cut there without asking.
  */
 typedef bool	 js_enough(const struct js_line *);
 void		 jscan_set_enough(struct jscan *, js_enough *);

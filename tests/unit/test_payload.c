@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1432,6 +1433,80 @@ START_TEST(usage_fields)
 }
 END_TEST
 
+/*
+ * Lines cut short after their names (never judged) that begin alike: the
+ * scanner reads each one on from where the first was cut, so a bad rest
+ * is still a bad line, a line that is only the head is one, and a name
+ * that goes on past the head's is another head. Fed whole, a byte at a
+ * time and read by cJSON (thorough), the same events; only good lines
+ * are events.
+ */
+static const char cut_stream[] =
+    "{\"type\":\"system\",\"subtype\":\"tick\",\"pad\":\"a\"}\n"
+    "{\"type\":\"system\",\"subtype\":\"tick\",\"pad\":\"b\\\"}\"}\n"
+    "{\"type\":\"system\",\"subtype\":\"tick\"}\n"
+    "{\"type\":\"system\",\"subtype\":\"tick\"\n"
+    "{\"type\":\"system\",\"subtype\":\"tick\",}\n"
+    "{\"type\":\"system\",\"subtype\":\"tick\",\"pad\":\"c\"} x\n"
+    "{\"type\":\"system\",\"subtype\":\"tick\" , \"n\":[1,{\"a\":null}]} \n"
+    "{\"type\":\"system\",\"subtype\":\"tick\",\"pad\":\"open}\n"
+    "{\"type\":\"system\",\"subtype\":\"tick\"}}\n"
+    "{\"type\":\"system\",\"subtype\":\"ticks\",\"pad\":1}\n"
+    "{\"type\":\"system\",\"subtype\":\"ticks\",\"pad\":tru}\n"
+    "{\"type\":\"system\",\"subtype\":\"tick\",\"subtype\":\"init\"}\n"
+    "\xef\xbb\xbf{\"type\":\"user\",\"a\":1}\n"
+    "\xef\xbb\xbf{\"type\":\"user\",\"a\":}\n"
+    "{\"type\":\"user\"}\n"
+    INIT
+    "{\"type\":\"user\",\"message\":{\"content\":[]}}\n"
+    SUCCESS(OK_JTEXT, "2") "\n";
+
+/* The lines of cut_stream that are events, in order. */
+static const int cut_good[] = { 0, 1, 2, 6, 9, 11, 12, 14, 15, 16, 17 };
+
+START_TEST(cut_heads_alike)
+{
+	size_t n = strlen(cut_stream);
+	struct verdict whole, bytes, thorough;
+	static struct rec rw, rb, rt;
+	struct payload *p;
+	const char *line = cut_stream;
+	int k = 0, at = 0;
+
+	payload_free(run_fmt(PL_STREAM, cut_stream, n, 0, &end_ok, &whole,
+	    &rw));
+	payload_free(run_fmt(PL_STREAM, cut_stream, n, 1, &end_ok, &bytes,
+	    &rb));
+	p = payload_new(PL_STREAM, record, &rt);
+	ck_assert_ptr_nonnull(p);
+	memset(&rt, 0, sizeof(rt));
+	rt.p = p;
+	payload_set_thorough(p);
+	ck_assert_int_eq(payload_feed(p, cut_stream, n), 0);
+	payload_judge(p, &end_ok, &thorough);
+	payload_free(p);
+	ck_oc(whole.oc, OC_OK, "whole");
+	same_verdict(&whole, &bytes, 1);
+	same_verdict(&whole, &thorough, 0);
+	same_events(&rw, &rb, 1);
+	same_events(&rw, &rt, 0);
+	for (int i = 0; i < rw.n; i++) {
+		if (rw.ev[i].kind != PLE_EVENT)
+			continue;
+		ck_assert_int_lt(k, (int)(sizeof(cut_good) / sizeof(cut_good[0])));
+		while (at < cut_good[k]) {
+			line = strchr(line, '\n') + 1;
+			at++;
+		}
+		ck_assert_msg(rw.ev[i].line_off == line - cut_stream,
+		    "event %d: line at %jd, want line %d", k,
+		    (intmax_t)rw.ev[i].line_off, cut_good[k]);
+		k++;
+	}
+	ck_assert_int_eq(k, (int)(sizeof(cut_good) / sizeof(cut_good[0])));
+}
+END_TEST
+
 START_TEST(long_lines_and_streams)
 {
 	size_t big = 3 << 20, n;
@@ -1888,6 +1963,7 @@ payload_suite(void)
 	tc = tcase_create("stream");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, chunks_every_split);
+	tcase_add_test(tc, cut_heads_alike);
 	tcase_add_test(tc, chunks_other_formats);
 	tcase_add_test(tc, result_then_garbage);
 	tcase_add_test(tc, no_result);
