@@ -10,7 +10,7 @@
 #             counted and told to the hook, never judged;
 #  assistant  assistant text messages of 1 KiB (bench_stream), judged.
 #
-# Wall time, BENCH_READ_ROUNDS (7) rounds whose order alternates, so that
+# Wall time, BENCH_READ_ROUNDS (11) rounds whose order alternates, so that
 # a machine busy with other work slows both alike; medians. Budget:
 # claudewrap reads at no less than three quarters of cat's speed, that
 # is in no more than 4/3 of cat's time. On a machine where the fake
@@ -32,7 +32,7 @@ if [ -n "${BENCH_QUICK:-}" ]; then
 	: "${BENCH_READ_MB:=64}" "${BENCH_READ_ROUNDS:=2}"
 fi
 MB=${BENCH_READ_MB:-512}
-ROUNDS=${BENCH_READ_ROUNDS:-7}
+ROUNDS=${BENCH_READ_ROUNDS:-11}
 
 need "$CW" "$F/fakeclaude" "$F/bench_stream" "$ROOT/build/rel/read_stream"
 clean_env
