@@ -72,8 +72,9 @@ storm() {
 	mkdir -p "$dir"
 	printf '{"type":"result","subtype":"success","is_error":true,"api_error_status":429,"result":"API Error: 429 rate limit"}\n' \
 	    > "$dir/429.json"
+	# Each host's `cli --version` (its version probe) is not a request.
 	# shellcheck disable=SC2016 # expanded by the wrapper, not here
-	printf '#!/bin/sh\necho $(($(date +%%s%%N) / 1000000)) >> %s/requests\nexec %s "$@"\n' \
+	printf '#!/bin/sh\n[ "$1" = --version ] ||\n    echo $(($(date +%%s%%N) / 1000000)) >> %s/requests\nexec %s "$@"\n' \
 	    "$dir" "$F/fakeclaude" > "$dir/cli"
 	chmod +x "$dir/cli"
 	for i in 1 2 3 4 5 6 7 8; do
