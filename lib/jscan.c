@@ -190,7 +190,7 @@ struct scan {
 	js_enough	*enough;	/* NULL when thorough */
 	struct js_line	*line;		/* deep, big, the names, tools */
 	const struct shape *top;	/* the line's shape */
-	struct cut_head	*head;		/* noted at a cut; NULL when thorough */
+	struct cut_head	*head;		/* noted at a cut */
 };
 
 /* out_put when the buffer must grow, or the line is full. */
@@ -771,7 +771,7 @@ note_cut_head(struct scan *sc)
 	struct cut_head *h = sc->head;
 	int64_t at = r->off - r->mem_off + (int64_t)r->i;
 
-	if (h == NULL || r->mem == NULL || at > CUT_HEAD_BYTES ||
+	if (r->mem == NULL || at > CUT_HEAD_BYTES ||
 	    l->big.set || sc->full || sc->err != 0)
 		return;
 	h->sh = sc->top;
@@ -799,7 +799,7 @@ scan_object(struct scan *sc, const struct shape *sh)
 	uint32_t seen = 0;
 	size_t kept = 0;
 	bool named;
-	int c;
+	int more;
 
 	if (enter(sc) == -1)
 		return -1;
@@ -815,9 +815,8 @@ scan_object(struct scan *sc, const struct shape *sh)
 				return -1;
 			if (named && sc->depth == 1 && cut_here(sc))
 				return object_rest(sc);
-			skip_ws(sc);
-		} while ((c = rd_get(sc->rd)) == ',');
-		if (c != '}')
+		} while ((more = member_next(sc)) == 1);
+		if (more == -1)
 			return -1;
 	}
 	if (sh != NULL)
@@ -1048,7 +1047,7 @@ jscan_line(struct jscan *js, const struct shape *sh, const char *mem,
 	sc.enough = js->thorough ? NULL : js->enough;
 	sc.line = l;
 	sc.top = sh;
-	sc.head = sc.enough != NULL ? &js->head : NULL;
+	sc.head = &js->head;
 	/*
 	 * A held line keeps its result whole, as it was held, and may need
 	 * more room for it (an escape is written again at most six bytes
@@ -1056,7 +1055,7 @@ jscan_line(struct jscan *js, const struct shape *sh, const char *mem,
 	 */
 	sc.str_hold = mem != NULL ? (size_t)INT64_MAX : str_hold;
 	sc.out_max = mem != NULL ? OUT_MAX_BYTES + 6 * len : OUT_MAX_BYTES;
-	if (sc.head != NULL && mem != NULL && js->head.n > 0 &&
+	if (sc.enough != NULL && mem != NULL && js->head.n > 0 &&
 	    js->head.sh == sh && len >= js->head.n &&
 	    memcmp(mem, js->head.bytes, js->head.n) == 0)
 		how = scan_cut_line(&sc, &js->head);
